@@ -1,0 +1,1 @@
+"""Thin Typer commands: parse options, call the core, hand the result to a reporter."""
