@@ -1,0 +1,114 @@
+"""The sarif format: SARIF 2.1.0 as GitHub code scanning accepts it (`upload-sarif`)."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from urllib.parse import quote
+
+from cio_aep import __version__
+from cio_aep.findings import Finding, Report, Rule
+from cio_aep.reporters.base import Reporter
+
+SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
+# Where people learn about the tool; shown by SARIF viewers next to each rule.
+INFORMATION_URI = "https://pypi.org/project/cio-aep/"
+
+# RFC 3986 path characters left as they are; ':' is encoded because in a relative
+# reference's first segment it would read as a URI scheme.
+_URI_SAFE = "/-._~!$&'()*+,;=@"
+
+
+def artifact_location(file: str) -> dict[str, str]:
+    """A repository-relative URI (forward slashes, percent-encoded) based on %SRCROOT%."""
+    if file in ("", "-"):
+        return {"uri": "stdin", "uriBaseId": "%SRCROOT%"}
+    path = file.replace("\\", "/")
+    if os.path.isabs(path):
+        # Code scanning needs paths relative to the checkout: relative to the working
+        # directory when the file is under it, else an absolute file: URI.
+        relative = os.path.relpath(path)
+        if relative.startswith(".."):
+            return {"uri": Path(path).as_uri()}
+        path = relative.replace("\\", "/")
+    while path.startswith("./"):
+        path = path[2:]
+    return {"uri": quote(path, safe=_URI_SAFE, errors="replace"), "uriBaseId": "%SRCROOT%"}
+
+
+def _first_sentence(text: str) -> str:
+    head, dot, _ = text.partition(". ")
+    return head + dot.strip() if dot else text
+
+
+def _rule(rule: Rule) -> dict[str, object]:
+    description = rule.description or rule.name
+    return {
+        "id": rule.id,
+        "name": rule.name,
+        "shortDescription": {"text": _first_sentence(description)},
+        "fullDescription": {"text": description},
+        "defaultConfiguration": {"level": rule.severity.value},
+        "help": {"text": description},
+    }
+
+
+def _result(finding: Finding, rule_index: int) -> dict[str, object]:
+    text = finding.message
+    if finding.path:
+        text += f"\nat {finding.path}"
+    if finding.hint:
+        text += f"\nhint: {finding.hint}"
+    region = {
+        "startLine": max(1, finding.line or 1),
+        "startColumn": max(1, finding.column or 1),
+    }
+    return {
+        "ruleId": finding.rule.id,
+        "ruleIndex": rule_index,
+        "level": finding.level.value,
+        "message": {"text": text},
+        "locations": [
+            {
+                "physicalLocation": {
+                    "artifactLocation": artifact_location(finding.file),
+                    "region": region,
+                }
+            }
+        ],
+    }
+
+
+def sarif_document(report: Report) -> dict[str, object]:
+    """The SARIF log as a dict: one run; rules sorted by id so indices are stable."""
+    rules = sorted(report.rules(), key=lambda rule: rule.id)
+    index = {rule.id: i for i, rule in enumerate(rules)}
+    return {
+        "$schema": SCHEMA_URI,
+        "version": "2.1.0",
+        "runs": [
+            {
+                "tool": {
+                    "driver": {
+                        "name": "cio-aep",
+                        "version": __version__,
+                        "informationUri": INFORMATION_URI,
+                        "rules": [_rule(rule) for rule in rules],
+                    }
+                },
+                # Our columns count characters (code points), not UTF-16 units.
+                "columnKind": "unicodeCodePoints",
+                "results": [_result(f, index[f.rule.id]) for f in report.findings],
+            }
+        ],
+    }
+
+
+class SarifReporter(Reporter):
+    """SARIF 2.1.0 for code scanning; an empty result list is still a valid log."""
+
+    name = "sarif"
+
+    def _render(self, report: Report) -> str:
+        return json.dumps(sarif_document(report), indent=2, ensure_ascii=False)
