@@ -153,7 +153,7 @@ PLATFORM = ("ios", "android")
 
 
 def _recipients(*, failure: bool = False, strict: bool = False) -> FieldSpec:
-    items = (
+    items: tuple[FieldSpec, ...] = (
         _f("device_id", STRING, req=True, doc="The device token."),
         _f("device_platform", STRING, req=strict, doc="ios or android.", enum=PLATFORM),
     )
@@ -238,7 +238,10 @@ def _channel_extras(recipient_doc: str) -> dict[str, tuple[FieldSpec, ...]]:
     }
 
 
-def _pick(table: dict[str, tuple[FieldSpec, ...]], *metrics: str) -> dict[str, tuple[FieldSpec, ...]]:
+Extras = dict[str, tuple[FieldSpec, ...]]
+
+
+def _pick(table: Extras, *metrics: str) -> Extras:
     return {m: table[m] for m in metrics}
 
 
@@ -312,7 +315,7 @@ class EventType:
         """All `data` fields, in the order Customer.io's examples use, for one variant."""
         if self.subscription:
             base: tuple[FieldSpec, ...] = (CUSTOMER_ID, EMAIL_ADDRESS, IDENTIFIERS_FIELD)
-            extra = variant.fields + (DELIVERY_ID,) if variant else ()
+            extra = (*variant.fields, DELIVERY_ID) if variant else ()
             return base + extra + self.fields
         chosen = variant or self.variants[0]
         return (*chosen.fields, CUSTOMER_ID, DELIVERY_ID, IDENTIFIERS_FIELD, *self.fields)
@@ -320,7 +323,8 @@ class EventType:
     def all_data_fields(self) -> tuple[FieldSpec, ...]:
         """Every field the event may carry in any variant (first definition wins)."""
         seen: dict[str, FieldSpec] = {}
-        for variant in self.variants or (None, *self.optional_variants):
+        choices: tuple[Variant | None, ...] = self.variants or (None, *self.optional_variants)
+        for variant in choices:
             for spec in self.data_fields(variant):
                 seen.setdefault(spec.name, spec)
         return tuple(seen.values())
