@@ -52,8 +52,7 @@ def report_document(report: Report) -> dict[str, object]:
             "strict": report.strict,
         },
         "checklist": [
-            {"label": item.label, "ok": item.ok, "detail": item.detail}
-            for item in report.checklist
+            {"label": item.label, "ok": item.ok, "detail": item.detail} for item in report.checklist
         ],
         "findings": [_finding(f) for f in report.findings],
         "details": report.extra,

@@ -58,7 +58,9 @@ class JunitReporter(Reporter):
                 if len(errors) > 1:
                     message += f" (and {len(errors) - 1} more)"
                 failure = ET.SubElement(
-                    case, "failure", {"message": _xml_text(message), "type": _xml_text(first.rule.id)}
+                    case,
+                    "failure",
+                    {"message": _xml_text(message), "type": _xml_text(first.rule.id)},
                 )
                 failure.text = _xml_text(_details(errors))
             if warnings:
@@ -68,7 +70,9 @@ class JunitReporter(Reporter):
         failures = str(sum(1 for case in cases if case.find("failure") is not None))
         counts = {"tests": str(len(cases)), "failures": failures, "errors": "0", "skipped": "0"}
         root = ET.Element("testsuites", {"name": "cio-aep", **counts})
-        suite = ET.SubElement(root, "testsuite", {"name": f"cio-aep {report.command}", **counts})
+        suite = ET.SubElement(
+            root, "testsuite", {"name": _xml_text(f"cio-aep {report.command}"), **counts}
+        )
         suite.extend(cases)
         ET.indent(root)
         body = ET.tostring(root, encoding="unicode")
