@@ -1,0 +1,351 @@
+"""Running the local endpoint with uvicorn: in the foreground (the CLI) or in a background thread
+(tests, `cio-aep demo`).
+
+The listening socket is bound here, before uvicorn starts, so that with port 0 the real port is
+known and printed before the first request can arrive.
+
+Hardening (loopback by default; caps and timeouts for hostile clients):
+- request line + headers capped at `MAX_HEADER_BYTES` (431 and close), bodies at 1 MB (413);
+- a request must arrive whole (headers and body) within `header_timeout` seconds of the
+  connection opening or the request starting (408 and close): slow clients cannot hold a slot;
+- idle keep-alive connections close after `timeout_keep_alive` seconds;
+- at most `limit_concurrency` connections/tasks at once (uvicorn answers 503 beyond);
+- malformed requests get uvicorn's 400 and the connection closes; the server keeps serving.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import signal
+import socket
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from types import TracebackType
+from typing import Any, TextIO
+
+from cio_aep.errors import UsageError
+from cio_aep.local_endpoint.app import DROP_CONNECTION, EndpointApp, ServeConfig, Stats
+from cio_aep.local_endpoint.store import EventStore, StoreError
+
+MAX_HEADER_BYTES = 64 * 1024
+# Used in URLs when serve accepts any inlet / flow (64 hex chars and a UUID, like AEP's).
+DEFAULT_INLET_ID = hashlib.sha256(b"cio-aep serve").hexdigest()
+DEFAULT_FLOW_ID = "c10ae000-5e7e-4000-8000-000000000001"
+
+
+def _problem_bytes(status: int, reason: str, message: str) -> bytes:
+    from cio_aep.local_endpoint.answers import problem_body
+
+    body = problem_body(status, message)
+    head = (
+        f"HTTP/1.1 {status} {reason}\r\ncontent-type: application/json\r\n"
+        f"content-length: {len(body)}\r\nconnection: close\r\n\r\n"
+    )
+    return head.encode("ascii") + body
+
+
+def _guarded_protocol(header_timeout: float) -> Any:
+    """uvicorn's httptools protocol with a header size cap and a whole-request deadline.
+
+    Falls back to "h11" (which caps headers itself) when httptools is not installed.
+    """
+    try:
+        from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+    except ImportError:  # pragma: no cover - uvicorn[standard] ships httptools
+        return "h11"
+
+    class GuardedHttpToolsProtocol(HttpToolsProtocol):
+        """Closes connections whose request is too big in its headers or too slow to arrive."""
+
+        def connection_made(self, transport: Any) -> None:
+            super().connection_made(transport)
+            self._reading_head = True
+            self._head_bytes = 0
+            self._deadline: asyncio.TimerHandle | None = None
+            self._arm()
+
+        def _arm(self) -> None:
+            if self._deadline is not None:
+                self._deadline.cancel()
+            self._deadline = self.loop.call_later(header_timeout, self._too_slow)
+
+        def _disarm(self) -> None:
+            if self._deadline is not None:
+                self._deadline.cancel()
+                self._deadline = None
+
+        def _reject(self, payload: bytes) -> None:
+            self._disarm()
+            if not self.transport.is_closing():
+                cycle = self.cycle
+                if cycle is None or not cycle.response_started:
+                    self.transport.write(payload)
+                self.transport.close()
+
+        def _too_slow(self) -> None:
+            self._deadline = None
+            self._reject(
+                _problem_bytes(408, "Request Timeout", "[cio-aep] the request was too slow")
+            )
+
+        def data_received(self, data: bytes) -> None:
+            super().data_received(data)
+            if self._reading_head:
+                self._head_bytes += len(data)
+                if self._head_bytes > MAX_HEADER_BYTES:
+                    self._reading_head = False
+                    self._reject(
+                        _problem_bytes(
+                            431,
+                            "Request Header Fields Too Large",
+                            f"[cio-aep] request line and headers over {MAX_HEADER_BYTES} bytes",
+                        )
+                    )
+
+        def on_message_begin(self) -> None:
+            super().on_message_begin()
+            self._reading_head = True
+            self._head_bytes = 0
+            if self._deadline is None:
+                self._arm()
+
+        def on_headers_complete(self) -> None:
+            self._reading_head = False
+            super().on_headers_complete()
+
+        def on_message_complete(self) -> None:
+            self._disarm()
+            super().on_message_complete()
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            self._disarm()
+            super().connection_lost(exc)
+
+    return GuardedHttpToolsProtocol
+
+
+class _DropFilter(logging.Filter):
+    """Hides the error uvicorn logs when the app drops a connection on purpose."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (record.args and DROP_CONNECTION in tuple(map(str, record.args)))
+
+
+def _install_drop_filter() -> None:
+    logger = logging.getLogger("uvicorn.error")
+    if not any(isinstance(f, _DropFilter) for f in logger.filters):
+        logger.addFilter(_DropFilter())
+
+
+def bind_socket(host: str, port: int) -> socket.socket:
+    """A listening TCP socket on host:port (port 0: a free one); UsageError when impossible."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(2048)
+    except OSError as err:
+        sock.close()
+        raise UsageError(f"cannot listen on {host}:{port}: {err.strerror or err}") from None
+    sock.set_inheritable(True)
+    return sock
+
+
+def socket_url(sock: socket.socket) -> str:
+    """`http://host:port` of a bound socket (IPv6 hosts in brackets)."""
+    host, port = sock.getsockname()[:2]
+    shown = f"[{host}]" if ":" in host else host
+    return f"http://{shown}:{port}"
+
+
+def _uvicorn_server(app: EndpointApp, config: ServeConfig) -> Any:
+    import uvicorn
+
+    uv_config = uvicorn.Config(
+        app,
+        loop="auto",
+        http=_guarded_protocol(config.header_timeout),
+        lifespan="on",
+        access_log=False,
+        log_level="warning",
+        server_header=False,
+        timeout_keep_alive=config.timeout_keep_alive,
+        limit_concurrency=config.limit_concurrency,
+        h11_max_incomplete_event_size=MAX_HEADER_BYTES,
+        timeout_graceful_shutdown=3,
+    )
+    _install_drop_filter()
+    return uvicorn.Server(uv_config)
+
+
+class RunningServer:
+    """A `serve` endpoint running in a background thread. Use as a context manager, or `stop()`.
+
+    `url` is `http://127.0.0.1:PORT`; `inlet_url` is a ready webhook URL (streaming endpoint +
+    `?x-adobe-flow-id=`); `store` holds what was accepted; `stats` counts what happened.
+    """
+
+    def __init__(
+        self,
+        app: EndpointApp,
+        server: Any,
+        thread: threading.Thread,
+        url: str,
+    ) -> None:
+        self.app = app
+        self.url = url
+        self._server = server
+        self._thread = thread
+        self._stopped = False
+
+    @property
+    def store(self) -> EventStore:
+        """The events accepted so far."""
+        return self.app.store
+
+    @property
+    def stats(self) -> Stats:
+        """Counters: requests, accepted, duplicates, rejected, faults, dropped."""
+        return self.app.stats
+
+    @property
+    def inlet_id(self) -> str:
+        """The inlet served (`--inlet-id`, else a fixed 64-hex demo inlet)."""
+        return self.app.config.inlet_id or DEFAULT_INLET_ID
+
+    @property
+    def flow_id(self) -> str:
+        """The dataflow id accepted (`--flow-id`, else a fixed demo UUID)."""
+        return self.app.config.flow_id or DEFAULT_FLOW_ID
+
+    @property
+    def endpoint(self) -> str:
+        """The streaming endpoint: `{url}/collection/{inlet}`."""
+        return f"{self.url}/collection/{self.inlet_id}"
+
+    @property
+    def batch_endpoint(self) -> str:
+        """The batch endpoint: `{url}/collection/batch/{inlet}`."""
+        return f"{self.url}/collection/batch/{self.inlet_id}"
+
+    @property
+    def inlet_url(self) -> str:
+        """The webhook URL to give a sender: endpoint + `?x-adobe-flow-id=`."""
+        return f"{self.endpoint}?x-adobe-flow-id={self.flow_id}"
+
+    def stop(self) -> None:
+        """Stop serving, wait for the thread, commit and close the store."""
+        if self._stopped:
+            return
+        self._stopped = True
+        self._server.should_exit = True
+        self._thread.join(timeout=10)
+        self.app.store.close()
+
+    def __enter__(self) -> RunningServer:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+    def __repr__(self) -> str:
+        return f"RunningServer({self.url})"
+
+
+def start_background_server(
+    config: ServeConfig | None = None, *, store: EventStore | None = None
+) -> RunningServer:
+    """Start `serve` in a daemon thread and return once it accepts connections.
+
+    `config.port` 0 (the default) picks a free port; see `RunningServer.url`.
+    """
+    config = config or ServeConfig()
+    try:
+        store = store if store is not None else EventStore(config.store_path)
+    except StoreError as err:
+        raise UsageError(str(err)) from None
+    app = EndpointApp(config, store)
+    sock = bind_socket(config.host, config.port)
+    url = socket_url(sock)
+    server = _uvicorn_server(app, config)
+    thread = threading.Thread(
+        target=server.run, kwargs={"sockets": [sock]}, name=f"cio-aep-serve {url}", daemon=True
+    )
+    thread.start()
+    deadline = time.monotonic() + 15
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            server.should_exit = True
+            sock.close()
+            store.close()
+            raise UsageError(f"the local endpoint did not start on {url}")
+        time.sleep(0.005)
+    return RunningServer(app, server, thread, url)
+
+
+@contextmanager
+def _quiet_signals() -> Iterator[list[int]]:
+    """SIGINT/SIGTERM stop uvicorn gracefully; afterwards uvicorn re-raises them, which these
+    handlers absorb so the caller can print its summary instead of dying mid-way."""
+    caught: list[int] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield caught
+        return
+    previous = {
+        sig: signal.signal(sig, lambda number, frame: caught.append(number))
+        for sig in (signal.SIGINT, signal.SIGTERM)
+    }
+    try:
+        yield caught
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def webhook_url(base: str, config: ServeConfig) -> str:
+    """The ready-to-paste webhook URL of a server listening at `base`."""
+    inlet = config.inlet_id or DEFAULT_INLET_ID
+    flow = config.flow_id or DEFAULT_FLOW_ID
+    return f"{base}/collection/{inlet}?x-adobe-flow-id={flow}"
+
+
+def serve_forever(
+    config: ServeConfig, *, out: TextIO | None = None, err: TextIO | None = None
+) -> Stats:
+    """Run in the foreground until SIGINT/SIGTERM; returns the run's counters.
+
+    The first line on `out` is the URL listened on, flushed at once (scripts read the port
+    from it); the webhook URL to paste goes to `err`.
+    """
+    out = out or sys.stdout
+    err = err or sys.stderr
+    try:
+        store = EventStore(config.store_path)
+    except StoreError as error:
+        raise UsageError(str(error)) from None
+    app = EndpointApp(config, store)
+    sock = bind_socket(config.host, config.port)
+    base = socket_url(sock)
+    server = _uvicorn_server(app, config)
+    out.write(base + "\n")
+    out.flush()
+    err.write(f"webhook URL: {webhook_url(base, config)}\n")
+    err.flush()
+    try:
+        with _quiet_signals():
+            server.run(sockets=[sock])
+    finally:
+        sock.close()
+        store.close()
+    return app.stats

@@ -1,0 +1,200 @@
+"""SQLite store of the events `serve` accepted, de-duplicated on `event_id`.
+
+One connection, shared under a lock: the server's event loop writes, and a test or the demo may
+read from another thread. Reads go through the same connection, so they see every accepted event
+even before it is committed.
+
+Durability: a file store runs in WAL mode with synchronous=NORMAL, and an event is committed
+before its 200 is sent (group commit: every insert made in one turn of the event loop shares one
+commit). A committed WAL write survives the process being killed (not a power cut), so an
+acknowledged event is never lost when `serve` is killed or restarted. The in-memory store commits
+in batches: nothing of it outlives the process anyway.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sqlite3
+import threading
+from pathlib import Path
+from typing import Any
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS events (
+    seq INTEGER PRIMARY KEY,
+    key TEXT NOT NULL UNIQUE,
+    event_id TEXT,
+    object_type TEXT,
+    metric TEXT,
+    received_ms INTEGER NOT NULL,
+    body TEXT NOT NULL,
+    duplicates INTEGER NOT NULL DEFAULT 0,
+    signature_ok INTEGER
+)
+"""
+_INSERT = (
+    "INSERT OR IGNORE INTO events"
+    " (key, event_id, object_type, metric, received_ms, body, signature_ok)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?)"
+)
+_BUMP = "UPDATE events SET duplicates = duplicates + 1 WHERE key = ?"
+_MEMORY_BATCH = 1000  # in-memory store: commit every this many writes
+
+DEFAULT_PAGE = 100_000
+
+
+class StoreError(Exception):
+    """The store could not be opened or written (the CLI turns it into a usage error)."""
+
+
+class EventStore:
+    """Accepted events: `add` one, read them back with `events`, `count`, `duplicates`."""
+
+    def __init__(self, path: str | Path | None = None) -> None:
+        self.path = None if path is None or str(path) == ":memory:" else Path(path)
+        try:
+            self._conn = sqlite3.connect(
+                ":memory:" if self.path is None else str(self.path),
+                check_same_thread=False,
+                isolation_level="DEFERRED",
+            )
+            if self.path is not None:
+                self._conn.execute("PRAGMA journal_mode=WAL")
+                self._conn.execute("PRAGMA synchronous=NORMAL")
+            self._conn.execute(_SCHEMA)
+            self._conn.commit()
+        except sqlite3.Error as err:
+            raise StoreError(f"cannot open the event store {path}: {err}") from None
+        self._lock = threading.Lock()
+        self._uncommitted = 0
+        self._pending: asyncio.Future[None] | None = None
+        self._closed = False
+
+    # -- writing (event loop thread) ------------------------------------------------------
+
+    def add(
+        self,
+        key: str,
+        event_id: str | None,
+        object_type: str | None,
+        metric: str | None,
+        received_ms: int,
+        body: str,
+        signature_ok: bool | None = None,
+    ) -> bool:
+        """Store one event; False (and its duplicate count bumped) when `key` is already in."""
+        sig = None if signature_ok is None else int(signature_ok)
+        with self._lock:
+            cur = self._conn.execute(
+                _INSERT, (key, event_id, object_type, metric, received_ms, body, sig)
+            )
+            new = cur.rowcount == 1
+            if not new:
+                self._conn.execute(_BUMP, (key,))
+            self._uncommitted += 1
+            if self.path is None and self._uncommitted >= _MEMORY_BATCH:
+                self._commit_locked()
+        return new
+
+    def durable(self) -> asyncio.Future[None] | None:
+        """A future done once every event added so far is committed (None: nothing to wait for).
+
+        Call from the event loop; all callers in one loop turn share one commit.
+        """
+        if self.path is None or self._uncommitted == 0:
+            return None
+        if self._pending is None:
+            loop = asyncio.get_running_loop()
+            self._pending = loop.create_future()
+            loop.call_soon(self._group_commit)
+        return self._pending
+
+    def _group_commit(self) -> None:
+        future, self._pending = self._pending, None
+        try:
+            self.commit()
+        except sqlite3.Error as err:
+            if future is not None and not future.done():
+                future.set_exception(StoreError(f"cannot write the event store: {err}"))
+            return
+        if future is not None and not future.done():
+            future.set_result(None)
+
+    def _commit_locked(self) -> None:
+        self._conn.commit()
+        self._uncommitted = 0
+
+    def commit(self) -> None:
+        """Commit what was added (also done on close)."""
+        with self._lock:
+            if not self._closed and self._uncommitted:
+                self._commit_locked()
+
+    def close(self) -> None:
+        """Commit and close; later calls do nothing."""
+        with self._lock:
+            if self._closed:
+                return
+            try:
+                if self._uncommitted:
+                    self._commit_locked()
+            finally:
+                self._closed = True
+                self._conn.close()
+
+    # -- reading (any thread) -------------------------------------------------------------
+
+    def count(self) -> int:
+        """Distinct events stored."""
+        with self._lock:
+            row = self._conn.execute("SELECT count(*) FROM events").fetchone()
+        return int(row[0])
+
+    def duplicates(self) -> int:
+        """Deliveries that repeated an `event_id` already stored."""
+        with self._lock:
+            row = self._conn.execute("SELECT coalesce(sum(duplicates), 0) FROM events").fetchone()
+        return int(row[0])
+
+    def events(self, *, limit: int | None = None, after: int = 0) -> list[dict[str, Any]]:
+        """Stored events in arrival order, `seq` > `after`, at most `limit` of them.
+
+        Each: seq, event_id, object_type, metric, received_ms, duplicates, signature_ok,
+        and `event`, the body as received (parsed).
+        """
+        sql = (
+            "SELECT seq, event_id, object_type, metric, received_ms, duplicates, signature_ok,"
+            " body FROM events WHERE seq > ? ORDER BY seq LIMIT ?"
+        )
+        with self._lock:
+            rows = self._conn.execute(sql, (after, -1 if limit is None else limit)).fetchall()
+        out: list[dict[str, Any]] = []
+        for seq, event_id, object_type, metric, received_ms, dups, sig, body in rows:
+            out.append(
+                {
+                    "seq": seq,
+                    "event_id": event_id,
+                    "object_type": object_type,
+                    "metric": metric,
+                    "received_ms": received_ms,
+                    "duplicates": dups,
+                    "signature_ok": None if sig is None else bool(sig),
+                    "event": json.loads(body),
+                }
+            )
+        return out
+
+    def event_ids(self) -> set[str]:
+        """Every stored `event_id` (events stored without one are left out)."""
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT event_id FROM events WHERE event_id IS NOT NULL"
+            ).fetchall()
+        return {row[0] for row in rows}
+
+    def raw_dump(self) -> str:
+        """Every stored value as text (tests grep it for secrets)."""
+        with self._lock:
+            rows = self._conn.execute("SELECT * FROM events").fetchall()
+        return "\n".join(repr(row) for row in rows)
