@@ -281,6 +281,8 @@ def _check_path(path: str, what: str) -> str:
             "one event per request, which the batch endpoint refuses",
             hint="remove /batch: the path is /collection/{INLET_ID}",
         )
+    if path == "/collection":
+        segments.append("")  # "/collection/" lost its trailing slash to the cleaning
     if len(segments) == 3 and segments[0] == "" and segments[1] == "collection":
         inlet_id = segments[2]
         if not inlet_id:
@@ -380,8 +382,10 @@ def _check_characters(text: str, offset: int, what: str, *, braces: bool = False
             kind = "a control character"
         elif char in _BIDI:
             kind = "an invisible bidirectional-control character"
-        elif char.isspace():
+        elif char == " ":
             kind = "a space"
+        elif char.isspace():
+            kind = "whitespace a URL cannot hold"
         elif code > 0x7E:
             kind = "not ASCII"
         else:
@@ -425,8 +429,7 @@ def _normal_host(value: str) -> str:
 def _dataflow_hint(value: str) -> str:
     if _HEX64.fullmatch(value):
         return (
-            "this looks like the inlet id (the end of the Streaming endpoint); "
-            + _WHERE_DATAFLOW
+            "this looks like the inlet id (the end of the Streaming endpoint); " + _WHERE_DATAFLOW
         )
     if "://" in value or "/" in value:
         return "this looks like a URL; " + _WHERE_DATAFLOW
