@@ -1,0 +1,292 @@
+"""Streams events from a file or stdin: one JSON object, a JSON array, or NDJSON.
+
+Memory stays flat whatever the size: NDJSON is read line by line and arrays element by element.
+A record that is not valid JSON comes back with `.error` set (the caller decides: report it,
+dead-letter it); only a source that cannot be read at all raises `InputError`.
+"""
+
+from __future__ import annotations
+
+import codecs
+import json
+import stat
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+from cio_aep.errors import InputError
+
+MAX_RECORD_BYTES = 8 * 1024 * 1024  # AEP takes 1 MB per request; 8 MiB leaves room to report it
+MAX_DOCUMENT_BYTES = 256 * 1024 * 1024  # a pretty-printed (non-streamable) document
+_CHUNK = 1 << 16
+_WS = " \t\r\n"
+
+
+@dataclass(slots=True)
+class ReadEvent:
+    """One record as read: its text, and the parsed value or why it could not be parsed."""
+
+    source: str
+    line: int | None  # 1-based line where the record starts
+    index: int  # 0-based position of the record in its source
+    text: str
+    value: Any = None
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+def display_name(source: str | Path) -> str:
+    return "<stdin>" if str(source) == "-" else str(source)
+
+
+def open_source(source: str | Path) -> IO[bytes]:
+    """Open a file (or `-` for stdin) for binary reading, with one clear error when we can't."""
+    if str(source) == "-":
+        return sys.stdin.buffer
+    path = Path(source)
+    try:
+        info = path.stat()
+    except FileNotFoundError:
+        raise InputError("no such file", source=str(path)) from None
+    except PermissionError:
+        raise InputError("permission denied", source=str(path)) from None
+    except OSError as err:
+        raise InputError(f"cannot read: {err.strerror}", source=str(path)) from None
+    if stat.S_ISDIR(info.st_mode):
+        raise InputError("is a directory, expected a file of events", source=str(path))
+    try:
+        return open(path, "rb")
+    except OSError as err:
+        raise InputError(f"cannot open: {err.strerror}", source=str(path)) from None
+
+
+def read_events(
+    source: str | Path, *, max_record_bytes: int = MAX_RECORD_BYTES
+) -> Iterator[ReadEvent]:
+    """Yield the events of `source` (a path or `-`) one at a time."""
+    name = display_name(source)
+    stream = open_source(source)
+    try:
+        yield from _read_stream(stream, name, max_record_bytes)
+    except OSError as err:
+        raise InputError(f"read failed: {err.strerror or err}", source=name) from None
+    finally:
+        if stream is not sys.stdin.buffer:
+            stream.close()
+
+
+def _read_stream(stream: IO[bytes], name: str, limit: int) -> Iterator[ReadEvent]:
+    head = stream.read(_CHUNK)
+    if head.startswith(codecs.BOM_UTF8):
+        head = head[len(codecs.BOM_UTF8) :]
+    if b"\x00" in head:
+        hint = "UTF-16 text? save it as UTF-8" if head[:2] in (b"\xff\xfe", b"\xfe\xff") else None
+        raise InputError("binary data (NUL bytes), expected JSON or NDJSON", source=name, hint=hint)
+    first = head.lstrip()
+    while not first:
+        more = stream.read(_CHUNK)
+        if not more:
+            raise InputError("empty: no events in it", source=name)
+        if b"\x00" in more:
+            raise InputError("binary data (NUL bytes), expected JSON or NDJSON", source=name)
+        head += more
+        first = head.lstrip()
+    if first[:1] == b"[":
+        yield from _read_array(head, stream, name, limit)
+    else:
+        yield from _read_lines(head, stream, name, limit)
+
+
+def _read_lines(head: bytes, stream: IO[bytes], name: str, limit: int) -> Iterator[ReadEvent]:
+    """NDJSON (a single-line object is NDJSON of one); falls back to a pretty-printed document."""
+    pending = head
+    line_no = 0
+    index = 0
+    loads = json.loads
+    while True:
+        newline = pending.find(b"\n")
+        if newline >= 0:
+            raw, pending = pending[: newline + 1], pending[newline + 1 :]
+        else:
+            rest = stream.readline(limit + 1 - len(pending)) if len(pending) <= limit else b""
+            raw, pending = pending + rest, b""
+            if not raw:
+                return
+            if len(raw) > limit and not raw.endswith(b"\n"):
+                raise InputError(
+                    f"a single line is longer than {limit // (1024 * 1024)} MiB",
+                    source=name,
+                    line=line_no + 1,
+                    hint="AEP accepts at most 1 MB per event; is this really NDJSON?",
+                )
+        line_no += 1
+        if b"\x00" in raw:
+            raise InputError("binary data (NUL bytes)", source=name, line=line_no)
+        stripped = raw.strip()
+        if not stripped:
+            continue
+        try:
+            text = stripped.decode("utf-8")
+        except UnicodeDecodeError as err:
+            yield ReadEvent(name, line_no, index, stripped.decode("utf-8", "replace"), None,
+                            f"invalid UTF-8 at byte {err.start + 1} of the line")  # fmt: skip
+            index += 1
+            continue
+        try:
+            value = loads(text)
+        except json.JSONDecodeError as err:
+            if index == 0 and line_no == _first_line(head) and err.pos >= len(text.rstrip()):
+                # Not NDJSON: an object printed over several lines. Parse the whole document.
+                yield from _read_document(raw + pending, stream, name, line_no)
+                return
+            yield ReadEvent(name, line_no, index, text, None,
+                            f"invalid JSON: {err.msg} (column {err.colno})")  # fmt: skip
+            index += 1
+            continue
+        yield ReadEvent(name, line_no, index, text, value)
+        index += 1
+
+
+def _first_line(head: bytes) -> int:
+    """1-based line of the first non-blank line in `head`."""
+    stripped = head.lstrip()
+    return head[: len(head) - len(stripped)].count(b"\n") + 1
+
+
+def _read_document(
+    start: bytes, stream: IO[bytes], name: str, first_line: int
+) -> Iterator[ReadEvent]:
+    """One or more pretty-printed JSON values (not streamable: read whole, with a size cap)."""
+    data = start + stream.read(MAX_DOCUMENT_BYTES + 1 - len(start))
+    if len(data) > MAX_DOCUMENT_BYTES:
+        raise InputError(
+            "a pretty-printed document over 256 MiB", source=name, hint="use NDJSON or an array"
+        )
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise InputError(f"invalid UTF-8 at byte {err.start + 1}", source=name) from None
+    decoder = json.JSONDecoder()
+    pos, index, line = 0, 0, first_line
+    while True:
+        skipped = len(text) - pos - len(text[pos:].lstrip(_WS))
+        line += text.count("\n", pos, pos + skipped)
+        pos += skipped
+        if pos >= len(text):
+            return
+        try:
+            value, end = decoder.raw_decode(text, pos)
+        except json.JSONDecodeError as err:
+            line_at = first_line + err.lineno - 1
+            raise InputError(
+                f"invalid JSON: {err.msg}", source=name, line=line_at, column=err.colno
+            ) from None
+        yield ReadEvent(name, line, index, text[pos:end], value)
+        line += text.count("\n", pos, end)
+        pos, index = end, index + 1
+
+
+def _read_array(head: bytes, stream: IO[bytes], name: str, limit: int) -> Iterator[ReadEvent]:
+    """Elements of a top-level JSON array, decoded incrementally."""
+    utf8 = codecs.getincrementaldecoder("utf-8")("strict")
+    decoder = json.JSONDecoder()
+    consumed_bytes = 0
+
+    def feed(chunk: bytes, final: bool = False) -> str:
+        try:
+            return utf8.decode(chunk, final)
+        except UnicodeDecodeError as err:
+            raise InputError(
+                f"invalid UTF-8 near byte {consumed_bytes + err.start + 1}", source=name
+            ) from None
+
+    buf = feed(head)
+    consumed_bytes += len(head)
+    eof = False
+    pos = buf.index("[") + 1
+    line = 1 + buf.count("\n", 0, pos)
+    index = 0
+    expect_value = True  # after `[` or `,`
+    read_size = _CHUNK
+
+    def fail(message: str, at: int) -> InputError:
+        col = at - (buf.rfind("\n", 0, at) + 1) + 1
+        return InputError(message, source=name, line=line + buf.count("\n", pos, at), column=col)
+
+    while True:
+        # Skip white space, reading more as needed.
+        while True:
+            while pos < len(buf) and buf[pos] in _WS:
+                if buf[pos] == "\n":
+                    line += 1
+                pos += 1
+            if pos < len(buf) or eof:
+                break
+            chunk = stream.read(_CHUNK)
+            consumed_bytes += len(chunk)
+            if not chunk:
+                eof = True
+                buf += feed(b"", final=True)
+            else:
+                buf = buf[pos:] + feed(chunk)
+                pos = 0
+        if pos >= len(buf):
+            raise fail("the JSON array is not closed (missing `]`)", pos)
+        char = buf[pos]
+        if char == "]" and (expect_value is False or index == 0):
+            pos += 1
+            tail = buf[pos:].strip(_WS) or (stream.read(_CHUNK).strip() if not eof else "")
+            if tail:
+                raise fail("unexpected data after the end of the JSON array", pos)
+            return
+        if not expect_value:
+            if char != ",":
+                raise fail(f"expected `,` or `]` between array elements, found {char!r}", pos)
+            pos += 1
+            expect_value = True
+            continue
+        # Decode one element; when it runs past the buffer, read more and try again.
+        while True:
+            try:
+                value, end = decoder.raw_decode(buf, pos)
+                if end < len(buf) or eof:
+                    break
+            except json.JSONDecodeError as err:
+                if eof:
+                    raise fail(f"invalid JSON: {err.msg}", err.pos) from None
+            if len(buf) - pos > limit:
+                raise fail(f"an array element is larger than {limit // (1024 * 1024)} MiB", pos)
+            chunk = stream.read(read_size)
+            read_size = min(read_size * 2, 4 * 1024 * 1024)
+            consumed_bytes += len(chunk)
+            if not chunk:
+                eof = True
+                buf += feed(b"", final=True)
+            else:
+                buf += feed(chunk)
+        read_size = _CHUNK
+        text = buf[pos:end]
+        yield ReadEvent(name, line, index, text, value)
+        line += text.count("\n")
+        index += 1
+        pos = end
+        expect_value = False
+        if pos > (1 << 20):  # drop what was consumed, so memory stays flat
+            buf, pos = buf[pos:], 0
+
+
+def iter_paths(sources: list[str]) -> Iterator[ReadEvent]:
+    """All events of several sources in order."""
+    for source in sources:
+        yield from read_events(source)
+
+
+__all__ = [
+    "MAX_RECORD_BYTES", "ReadEvent", "display_name", "iter_paths", "open_source", "read_events",
+]  # fmt: skip
+
