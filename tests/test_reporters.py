@@ -14,7 +14,7 @@ from cio_aep import __version__
 from cio_aep.cli.common import ReportFormat
 from cio_aep.errors import UsageError
 from cio_aep.findings import ChecklistItem, Finding, Report, Rule, Severity
-from cio_aep.reporters import REPORTERS, get_reporter, render_report
+from cio_aep.reporters import REPORTERS, get_reporter, render_report, sarif
 from cio_aep.reporters.github import escape_data, escape_property
 from cio_aep.reporters.sarif import artifact_location
 
@@ -537,3 +537,17 @@ def test_any_text_gives_well_formed_documents(report: Report) -> None:
     assert len(lines) == len(commands) + len(report.checklist) + 1
 
     assert ANSI_ESC not in render_report(report, "text")
+
+
+def test_sarif_keeps_errors_first_within_the_upload_limit(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sarif, "MAX_RESULTS", 3)
+    report = Report(command="validate-events")
+    report.add(Finding(TIMESTAMP, "w1", "e.json", line=1))
+    for n in range(4):
+        report.add(Finding(DUPLICATE, f"e{n}", "e.json", line=n + 2))
+    run = json.loads(render_report(report, "sarif"))["runs"][0]
+    assert [r["message"]["text"] for r in run["results"]] == ["e0", "e1", "e2"]
+    (invocation,) = run["invocations"]
+    (note,) = invocation["toolExecutionNotifications"]
+    assert note["message"]["text"].startswith("2 more findings left out")
+    assert "invocations" not in json.loads(render_report(mapping_report(), "sarif"))["runs"][0]

@@ -19,6 +19,9 @@ INFORMATION_URI = "https://pypi.org/project/cio-aep/"
 # reference's first segment it would read as a URI scheme.
 _URI_SAFE = "/-._~!$&'()*+,;=@"
 
+# GitHub code scanning rejects a whole upload with more results than this in one run.
+MAX_RESULTS = 25_000
+
 
 def artifact_location(file: str) -> dict[str, str]:
     """A repository-relative URI (forward slashes, percent-encoded) based on %SRCROOT%."""
@@ -54,7 +57,7 @@ def _rule(rule: Rule) -> dict[str, object]:
     }
 
 
-def _result(finding: Finding, rule_index: int) -> dict[str, object]:
+def _result(finding: Finding, rule_index: int, artifact: dict[str, str]) -> dict[str, object]:
     text = finding.message
     if finding.path:
         text += f"\nat {finding.path}"
@@ -72,7 +75,7 @@ def _result(finding: Finding, rule_index: int) -> dict[str, object]:
         "locations": [
             {
                 "physicalLocation": {
-                    "artifactLocation": artifact_location(finding.file),
+                    "artifactLocation": artifact,
                     "region": region,
                 }
             }
@@ -81,34 +84,59 @@ def _result(finding: Finding, rule_index: int) -> dict[str, object]:
 
 
 def sarif_document(report: Report) -> dict[str, object]:
-    """The SARIF log as a dict: one run; rules sorted by id so indices are stable."""
+    """The SARIF log as a dict: one run; rules sorted by id so indices are stable.
+
+    Over `MAX_RESULTS` findings, errors are kept first and a notification says how many
+    were left out, so the upload still succeeds and the worst problems still show.
+    """
     rules = sorted(report.rules(), key=lambda rule: rule.id)
     index = {rule.id: i for i, rule in enumerate(rules)}
-    return {
-        "$schema": SCHEMA_URI,
-        "version": "2.1.0",
-        "runs": [
-            {
-                "tool": {
-                    "driver": {
-                        "name": "cio-aep",
-                        "version": __version__,
-                        "informationUri": INFORMATION_URI,
-                        "rules": [_rule(rule) for rule in rules],
-                    }
-                },
-                # Our columns count characters (code points), not UTF-16 units.
-                "columnKind": "unicodeCodePoints",
-                "results": [_result(f, index[f.rule.id]) for f in report.findings],
+    findings = report.findings
+    left_out = max(0, len(findings) - MAX_RESULTS)
+    if left_out:
+        # sorted() is stable: each severity keeps the order the command found things in.
+        findings = sorted(findings, key=lambda f: not f.is_error)[:MAX_RESULTS]
+    artifacts: dict[str, dict[str, str]] = {}
+    results = []
+    for finding in findings:
+        artifact = artifacts.get(finding.file)
+        if artifact is None:
+            artifact = artifacts[finding.file] = artifact_location(finding.file)
+        results.append(_result(finding, index[finding.rule.id], artifact))
+    run: dict[str, object] = {
+        "tool": {
+            "driver": {
+                "name": "cio-aep",
+                "version": __version__,
+                "informationUri": INFORMATION_URI,
+                "rules": [_rule(rule) for rule in rules],
             }
-        ],
+        },
+        # Our columns count characters (code points), not UTF-16 units.
+        "columnKind": "unicodeCodePoints",
+        "results": results,
     }
+    if left_out:
+        note = (
+            f"{left_out} more findings left out: GitHub code scanning accepts at most "
+            f"{MAX_RESULTS} results per run; use --format json to see them all"
+        )
+        run["invocations"] = [
+            {
+                "executionSuccessful": True,
+                "toolExecutionNotifications": [{"level": "warning", "message": {"text": note}}],
+            }
+        ]
+    return {"$schema": SCHEMA_URI, "version": "2.1.0", "runs": [run]}
 
 
 class SarifReporter(Reporter):
-    """SARIF 2.1.0 for code scanning; an empty result list is still a valid log."""
+    """SARIF 2.1.0 for code scanning; an empty result list is still a valid log.
+
+    Compact JSON: SARIF is read by tools, code scanning limits upload size, and the indenting
+    encoder is pure Python (about 6x slower on 100,000 findings)."""
 
     name = "sarif"
 
     def _render(self, report: Report) -> str:
-        return json.dumps(sarif_document(report), indent=2, ensure_ascii=False)
+        return json.dumps(sarif_document(report), ensure_ascii=False, separators=(",", ":"))
