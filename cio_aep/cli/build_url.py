@@ -10,8 +10,9 @@ import sys
 from typing import Annotated
 
 import typer
+from typer.core import TyperCommand
 
-from cio_aep.cli.common import warn
+from cio_aep.cli.common import PlainParamsMixin, warn
 from cio_aep.errors import UsageError
 from cio_aep.webhook_url import FLOW_ID_PARAM, WebhookUrl, build_webhook_url, parse_webhook_url
 
@@ -155,5 +156,9 @@ def _emit(url: WebhookUrl, *, as_json: bool) -> None:
     sys.stdout.flush()
 
 
+class _PlainCommand(PlainParamsMixin, TyperCommand):
+    """build-url's options are all text or flags: no pydantic at start-up (see the mixin)."""
+
+
 def register(app: typer.Typer) -> None:
-    app.command(name="build-url")(build_url)
+    app.command(name="build-url", cls=_PlainCommand)(build_url)

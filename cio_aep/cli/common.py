@@ -6,6 +6,7 @@ import enum
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 from cio_aep.errors import UsageError
 
@@ -56,3 +57,37 @@ def write_data(text: str, output: Path | None = None, *, force: bool = False) ->
     except OSError as err:
         raise UsageError(f"{output}: cannot write: {err.strerror}") from None
     info(f"wrote {output}")
+
+
+class _AsTyped:
+    """A parameter coercer that keeps the value the parser produced (str, bool, tuple of str)."""
+
+    def coerce(self, value: Any, *, param: Any, ctx: Any) -> Any:
+        if value is None:
+            return [] if getattr(param, "multiple", False) else None
+        return list(value) if isinstance(value, tuple) else value
+
+
+_PLAIN_ANNOTATIONS: tuple[Any, ...] = (str, bool, list[str])
+
+
+class PlainParamsMixin:
+    """Mix into a TyperCommand/TyperGroup: text and flag parameters skip Typer's coercion.
+
+    Typer 0.29 coerces every parameter that is not an already-parsed bool (the `--help` option
+    included) through a pydantic TypeAdapter: importing pydantic and building adapters costs
+    more start-up time than Typer itself. For `str`, `list[str]` and `bool` parameters that
+    coercion changes nothing, so they keep the parsed value (callbacks still run).
+    tests/test_startup_imports.py fails if a Typer release puts pydantic back on this path.
+    """
+
+    def get_params(self, ctx: Any) -> list[Any]:
+        params: list[Any] = super().get_params(ctx)  # type: ignore[misc]
+        for param in params:
+            annotation = getattr(getattr(param, "type_descriptor", None), "annotation", None)
+            if annotation is bool and getattr(param, "envvar", None):
+                continue  # "0"/"false" from the environment need real parsing
+            # `_runtime_param` is Typer's lazily built coercer (typer/core.py); pre-set it.
+            if annotation in _PLAIN_ANNOTATIONS and getattr(param, "_runtime_param", 0) is None:
+                param._runtime_param = _AsTyped()
+        return params

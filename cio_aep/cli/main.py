@@ -14,10 +14,11 @@ import typer
 from typer.core import TyperGroup
 
 from cio_aep import __version__
+from cio_aep.cli.common import PlainParamsMixin
 from cio_aep.errors import CioAepError, ExitCode
 
 
-class _Group(TyperGroup):
+class _Group(PlainParamsMixin, TyperGroup):
     """Catches every expected error in one place: one line on stderr, the documented exit code."""
 
     def invoke(self, ctx: Any) -> Any:
