@@ -1,0 +1,155 @@
+"""Commands that neither send nor serve must not import the network or server stack.
+
+Each command runs in a fresh interpreter (`sys.executable`) through a tiny runner that calls
+`cio_aep.cli.main.app` in standalone mode, catches its SystemExit and then writes the sorted
+`sys.modules` keys to a file. `build-url` and `--version` must also stay clear of pydantic
+and rich, so that they start as fast as Typer allows (benchmarks/bench_startup.py).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+RUNNER = """
+import sys
+from cio_aep.cli.main import app
+code = 0
+try:
+    app(args=sys.argv[2:], prog_name="cio-aep", standalone_mode=True)
+except SystemExit as exc:
+    code = exc.code
+with open(sys.argv[1], "w", encoding="utf-8") as out:
+    out.write("\\n".join(sorted(sys.modules)))
+sys.exit(code)
+"""
+
+NETWORK_AND_SERVER = frozenset(
+    {"httpx", "httpcore", "uvicorn", "aiohttp", "starlette", "anyio", "sqlite3", "_sqlite3"}
+)
+HEAVY_FOR_FAST_COMMANDS = NETWORK_AND_SERVER | {"pydantic", "pydantic_core", "rich", "asyncio"}
+
+ENDPOINT = (
+    "https://dcs.adobedc.net/collection/"
+    "febc116d22ba0ea2868e9c93b199375302afb8a589617700991bb8f3f0341ad7"
+)
+FLOW = "439b3fc4-3042-4a3a-b5e0-a494898d3fb0"
+
+# A valid Customer.io event (the shape of Adobe's sample source schema).
+EVENT = {
+    "event_id": "01E4C4CT6YDC7Y5M7FE1GWWPQJ",
+    "object_type": "customer",
+    "metric": "subscribed",
+    "timestamp": 1613063089,
+    "data": {
+        "customer_id": "42",
+        "email_address": "test@example.com",
+        "identifiers": {"id": "42", "email": "test@example.com", "cio_id": "d9c106000001"},
+    },
+}
+MANDATORY = {
+    "object_type": "object_type",
+    "data.identifiers.id": "id",
+    "data.identifiers.email": "email",
+    "event_id": "event_id",
+    "data.identifiers.cio_id": "cio_id",
+    "metric": "metric",
+    "timestamp": "timestamp",
+}
+MAPPING = {
+    "outputSchema": {
+        "schemaRef": {
+            "id": "https://ns.adobe.com/acme/schemas/cio",
+            "contentType": "application/vnd.adobe.xed-full+json;version=1",
+        }
+    },
+    "mappings": [
+        {"sourceType": "ATTRIBUTE", "source": source, "destination": f"_acme.{target}"}
+        for source, target in MANDATORY.items()
+    ],
+}
+
+
+@pytest.fixture(scope="module")
+def inputs(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("startup")
+    (folder / "event.json").write_text(json.dumps(EVENT), encoding="utf-8")
+    (folder / "mapping.json").write_text(json.dumps(MAPPING), encoding="utf-8")
+    return folder
+
+
+def run(folder: Path, *args: str) -> tuple[int, str, set[str]]:
+    modules_file = folder / f"modules-{os.getpid()}-{abs(hash(args))}.txt"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CIO_")}
+    env["NO_COLOR"] = "1"
+    done = subprocess.run(
+        [sys.executable, "-c", RUNNER, str(modules_file), *args],
+        cwd=folder,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    modules = set(modules_file.read_text(encoding="utf-8").split("\n"))
+    return done.returncode, done.stdout, modules
+
+
+def heavy(modules: set[str], forbidden: frozenset[str]) -> list[str]:
+    return sorted(name for name in modules if name.split(".")[0] in forbidden)
+
+
+CASES = [
+    pytest.param(
+        ["build-url", "--endpoint", ENDPOINT, "--dataflow-id", FLOW],
+        HEAVY_FOR_FAST_COMMANDS,
+        id="build-url",
+    ),
+    pytest.param(["--version"], HEAVY_FOR_FAST_COMMANDS, id="--version"),
+    pytest.param(["--help"], NETWORK_AND_SERVER, id="--help"),
+    pytest.param(["generate-schema"], NETWORK_AND_SERVER, id="generate-schema"),
+    pytest.param(["events"], NETWORK_AND_SERVER, id="events"),
+    pytest.param(["validate-events", "event.json"], NETWORK_AND_SERVER, id="validate-events"),
+    pytest.param(["validate-mapping", "mapping.json"], NETWORK_AND_SERVER, id="validate-mapping"),
+]
+
+
+@pytest.mark.parametrize(("args", "forbidden"), CASES)
+def test_no_heavy_imports(inputs: Path, args: list[str], forbidden: frozenset[str]) -> None:
+    _, _, modules = run(inputs, *args)
+    assert "cio_aep.cli.main" in modules, "the runner did not run the CLI"
+    assert heavy(modules, forbidden) == []
+
+
+def test_build_url_really_ran(inputs: Path) -> None:
+    code, stdout, modules = run(inputs, "build-url", "-e", ENDPOINT, "-d", FLOW.upper())
+    assert code == 0
+    assert stdout == f"{ENDPOINT}?x-adobe-flow-id={FLOW}\n"
+    assert "cio_aep.webhook_url" in modules
+
+
+def test_build_url_refusal_stays_light(inputs: Path) -> None:
+    code, stdout, modules = run(inputs, "build-url", "-e", ENDPOINT.replace("s:", ":"), "-d", FLOW)
+    assert code == 2 and stdout == ""
+    assert heavy(modules, HEAVY_FOR_FAST_COMMANDS) == []
+
+
+def test_the_check_can_fail(inputs: Path) -> None:
+    # The runner really reports what was imported: an httpx import by hand must be seen.
+    modules_file = inputs / "probe.txt"
+    probe = RUNNER.replace(
+        "from cio_aep.cli.main import app", "import httpx\n" + "from cio_aep.cli.main import app"
+    )
+    subprocess.run(
+        [sys.executable, "-c", probe, str(modules_file), "--version"],
+        capture_output=True,
+        timeout=60,
+        check=False,
+    )
+    modules = set(modules_file.read_text(encoding="utf-8").split("\n"))
+    assert "httpx" in heavy(modules, HEAVY_FOR_FAST_COMMANDS)
