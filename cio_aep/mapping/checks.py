@@ -1,0 +1,418 @@
+"""Every rule of validate-mapping, run over one `MappingSet` in a single pass.
+
+The loop runs once per entry (100,000 times for a big set), so it avoids work per entry:
+positions are looked up only for findings, and only canonical sources and field-named
+destinations are remembered for the mandatory-field check.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from cio_aep.findings import ChecklistItem, Finding, Rule, Severity
+from cio_aep.mapping import rules
+from cio_aep.mapping.expressions import (
+    MAX_EXPRESSION_LENGTH,
+    field_references,
+    passes_seconds_to_dformat,
+)
+from cio_aep.mapping.mandatory import (
+    ALTERNATE_SOURCES,
+    BY_DESTINATION,
+    BY_EXPRESSION,
+    BY_SOURCE,
+    BY_TARGET,
+    CANONICAL_SET,
+    CANONICAL_SOURCES,
+    MANDATORY_FIELDS,
+    MANDATORY_SET,
+    FieldStatus,
+)
+from cio_aep.mapping.model import (
+    ATTRIBUTE,
+    DESTINATION_KEYS,
+    EXPRESSION,
+    SOURCE_KEYS,
+    STATIC,
+    TYPE_KEYS,
+    MappingEntry,
+    MappingSet,
+)
+from cio_aep.mapping.paths import last_segment, normalise
+from cio_aep.mapping.report import MappingReport
+from cio_aep.mapping.source_fields import SourceFields
+from cio_aep.mapping.xdm_schema import DATE_XDM, NUMERIC_XDM, XdmSchema, compatible
+
+_TIMESTAMP_WHY = (
+    "Customer.io sends timestamp as Unix seconds (an integer). An XDM date-time field needs a "
+    "conversion, and Data Prep's dformat() takes milliseconds, so the seconds must be "
+    "multiplied by 1000 first; Adobe documents no ready-made expression for seconds."
+)
+_TIMESTAMP_HINT = (
+    "map it with a calculated field (sourceType EXPRESSION) such as "
+    "dformat(${timestamp} * 1000, \"yyyy-MM-dd'T'HH:mm:ss.SSSXXX\") and check the result in "
+    "the mapping preview; if the destination is an integer (long) field, this is fine: give "
+    "--xdm-schema so the check can see its type"
+)
+
+
+@dataclass
+class CheckOptions:
+    """What the checks need besides the entries."""
+
+    sources: SourceFields
+    test_mode: bool = False
+    targets: dict[str, str] = field(default_factory=dict)
+    schema: XdmSchema | None = None
+    label_prefix: str = ""  # "file: " when several inputs share one report
+
+
+def field_check_name(name: str) -> str:
+    return f"mandatory field {name}"
+
+
+class _Checker:
+    def __init__(self, mset: MappingSet, options: CheckOptions, report: MappingReport) -> None:
+        self.mset = mset
+        self.options = options
+        self.report = report
+        self.prefix = options.label_prefix
+        self.first_by_destination: dict[str, MappingEntry] = {}
+        self.by_source: dict[str, MappingEntry] = {}
+        self.by_expression: dict[str, MappingEntry] = {}
+        self.by_name: dict[str, MappingEntry] = {}
+
+    # -- findings ---------------------------------------------------------------------------
+
+    def add(
+        self,
+        rule: Rule,
+        index: int | None,
+        message: str,
+        *,
+        keys: tuple[str, ...] = (),
+        hint: str | None = None,
+        severity: Severity | None = None,
+        check: str | None = None,
+    ) -> None:
+        line: int | None = None
+        column: int | None = None
+        path: str | None = None
+        if index is not None:
+            locator = self.mset.locator
+            line, column = locator.field(index, keys) if keys else (None, None)
+            if line is None:
+                line, column = locator.entry(index)
+            key = None
+            if keys:
+                key = "source" if keys == SOURCE_KEYS else keys[0]
+            path = self.mset.json_path(index, key)
+        self.report.add(
+            Finding(
+                rule,
+                message,
+                self.mset.file,
+                line,
+                column,
+                path,
+                hint,
+                severity,
+                self.prefix + (check or rules.check_name(rule)),
+            )
+        )
+
+    # -- the pass over the entries ----------------------------------------------------------
+
+    def run(self) -> None:
+        for problem in self.mset.problems:
+            self.add(
+                problem.rule, problem.index, problem.message, keys=problem.keys, hint=problem.hint
+            )
+        bad = {p.index for p in self.mset.problems if p.rule is rules.INVALID_ENTRY}
+        sources = self.options.sources
+        schema = self.options.schema
+        first = self.first_by_destination
+        by_source = self.by_source
+        by_name = self.by_name
+        for entry in self.mset.entries:
+            source, destination, kind = entry.source, entry.destination, entry.source_type
+            if not source or source.isspace():
+                if entry.source is not None or entry.index not in bad:
+                    self._empty(entry, rules.EMPTY_SOURCE, "source", SOURCE_KEYS)
+                source = None
+            if kind == ATTRIBUTE:
+                if source is not None:
+                    key = normalise(source)
+                    types = sources.lookup(key)
+                    if types is None:
+                        self._unknown_source(entry, source)
+                    if key in CANONICAL_SET:
+                        by_source.setdefault(key, entry)
+                    if schema is not None and destination:
+                        self._types(entry, key, types, schema)
+                    elif key == "timestamp" and destination:
+                        self._timestamp(entry, destination, "")
+            elif kind == EXPRESSION:
+                if source is not None:
+                    self._expression(entry, source)
+            elif kind != STATIC:
+                self._unknown_type(entry)
+            if not destination or destination.isspace():
+                if entry.destination is not None or entry.index not in bad:
+                    self._empty(entry, rules.EMPTY_DESTINATION, "destination", DESTINATION_KEYS)
+                continue
+            earlier = first.get(destination)
+            if earlier is None:
+                first[destination] = entry
+                name = last_segment(destination)
+                if name in MANDATORY_SET:
+                    by_name.setdefault(name, entry)
+            else:
+                self._duplicate(entry, earlier)
+            if schema is not None and schema.lookup(destination) is None:
+                self._not_in_schema(entry, destination, schema)
+
+    # -- one rule each ----------------------------------------------------------------------
+
+    def _empty(self, entry: MappingEntry, rule: Rule, name: str, keys: tuple[str, ...]) -> None:
+        self.add(
+            rule,
+            entry.index,
+            f"mapping entry #{entry.index + 1} has an empty {name}",
+            keys=keys,
+            hint=f"fill in the {name}, or delete the entry",
+        )
+
+    def _unknown_source(self, entry: MappingEntry, source: str) -> None:
+        guess = self.options.sources.suggest(source)
+        hint = f"did you mean {guess}?" if guess else None
+        advice = (
+            "check the spelling against a Customer.io payload; AEP can map only fields "
+            "present in the sample you uploaded"
+        )
+        self.add(
+            rules.UNKNOWN_SOURCE,
+            entry.index,
+            f"source field {source!r} is not in any Customer.io reporting webhook payload",
+            keys=SOURCE_KEYS,
+            hint=f"{hint} ({advice})" if hint else advice,
+        )
+
+    def _unknown_type(self, entry: MappingEntry) -> None:
+        self.add(
+            rules.UNKNOWN_SOURCE_TYPE,
+            entry.index,
+            f"unknown sourceType {entry.raw_source_type!r}",
+            keys=TYPE_KEYS,
+            hint="use ATTRIBUTE (a source field), EXPRESSION (a calculated field) or STATIC "
+            "(a constant)",
+        )
+
+    def _expression(self, entry: MappingEntry, source: str) -> None:
+        if len(source) > MAX_EXPRESSION_LENGTH:
+            self.add(
+                rules.EXPRESSION_TOO_LONG,
+                entry.index,
+                f"calculated field is {len(source):,} characters long; Data Prep accepts at "
+                f"most {MAX_EXPRESSION_LENGTH:,}",
+                keys=SOURCE_KEYS,
+                hint="split it into several calculated fields, or simplify it",
+            )
+            return
+        sources = self.options.sources
+        reported: set[str] = set()
+        for ref in field_references(source):
+            key = normalise(ref.path)
+            if key in CANONICAL_SET:
+                self.by_expression.setdefault(key, entry)
+            if sources.lookup(key) is None and key not in reported:
+                reported.add(key)
+                guess = sources.suggest(key)
+                after = source[ref.offset + len(ref.text) : ref.offset + len(ref.text) + 1]
+                quoted = (
+                    "; a name with characters such as '-' or spaces must be wrapped as ${...}"
+                    if after in ("-", " ") and not ref.text.startswith("${")
+                    else ""
+                )
+                self.add(
+                    rules.UNKNOWN_EXPRESSION_FIELD,
+                    entry.index,
+                    f"calculated field refers to {ref.text!r}, which no Customer.io payload "
+                    "carries",
+                    keys=SOURCE_KEYS,
+                    hint=(f"did you mean {guess}?" if guess else "check the field name") + quoted,
+                )
+        if passes_seconds_to_dformat(source):
+            self.add(
+                rules.TIMESTAMP_CONVERSION,
+                entry.index,
+                "dformat() is given timestamp as it is: " + _TIMESTAMP_WHY,
+                keys=SOURCE_KEYS,
+                hint="multiply by 1000: dformat(${timestamp} * 1000, ...)",
+            )
+
+    def _timestamp(self, entry: MappingEntry, destination: str, xdm_type: str) -> None:
+        target = f"{destination!r} ({xdm_type})" if xdm_type else repr(destination)
+        self.add(
+            rules.TIMESTAMP_CONVERSION,
+            entry.index,
+            f"timestamp is mapped as a plain attribute to {target}. {_TIMESTAMP_WHY}",
+            keys=SOURCE_KEYS,
+            hint=_TIMESTAMP_HINT,
+        )
+
+    def _types(
+        self, entry: MappingEntry, key: str, types: frozenset[str] | None, schema: XdmSchema
+    ) -> None:
+        destination = entry.destination or ""
+        xdm_type = schema.lookup(destination)
+        if key == "timestamp" and (xdm_type == "" or xdm_type in DATE_XDM):
+            self._timestamp(entry, destination, xdm_type or "")
+            return
+        if not types or not xdm_type or compatible(types, xdm_type):
+            return
+        shown = "|".join(sorted(types))
+        numeric = xdm_type in NUMERIC_XDM or xdm_type == "boolean"
+        self.add(
+            rules.INCOMPATIBLE_TYPE,
+            entry.index,
+            f"{key} ({shown}) cannot land in {destination!r}, an XDM {xdm_type} field",
+            keys=DESTINATION_KEYS,
+            hint=(
+                "AEP converts the text when it happens to be a number; change the field to "
+                "string to be safe"
+                if numeric and "string" in types
+                else "map a field of a matching type, or convert it with a calculated field"
+            ),
+            severity=Severity.WARNING if numeric and "string" in types else None,
+        )
+
+    def _duplicate(self, entry: MappingEntry, earlier: MappingEntry) -> None:
+        line = earlier.position(DESTINATION_KEYS)[0]
+        where = f"line {line}" if line is not None else f"entry #{earlier.index + 1}"
+        self.add(
+            rules.DUPLICATE_DESTINATION,
+            entry.index,
+            f"destination {entry.destination!r} is already written by the mapping at {where}",
+            keys=DESTINATION_KEYS,
+            hint="keep one mapping per destination; combine values with a calculated field",
+        )
+
+    def _not_in_schema(self, entry: MappingEntry, destination: str, schema: XdmSchema) -> None:
+        guess = schema.suggest(destination)
+        self.add(
+            rules.NOT_IN_SCHEMA,
+            entry.index,
+            f"destination {destination!r} is not a field of the XDM schema {schema.file}",
+            keys=DESTINATION_KEYS,
+            hint=f"did you mean {guess}?"
+            if guess
+            else "add the field to the schema, or fix the path",
+        )
+
+    # -- the seven fields -------------------------------------------------------------------
+
+    def resolve_fields(self) -> list[FieldStatus]:
+        statuses = []
+        for name in MANDATORY_FIELDS:
+            statuses.append(self._resolve(name))
+        return statuses
+
+    def _resolve(self, name: str) -> FieldStatus:
+        required = not (self.options.test_mode and name == "cio_id")
+        declared = self.options.targets.get(name)
+        canonical = CANONICAL_SOURCES[name]
+        entry: MappingEntry | None
+        how: str | None
+        if declared is not None:
+            entry, how = self.first_by_destination.get(declared), BY_TARGET
+        else:
+            entry, how = self.by_source.get(canonical), BY_SOURCE
+            if entry is None:
+                entry, how = self.by_expression.get(canonical), BY_EXPRESSION
+            if entry is None:
+                entry, how = self.by_name.get(name), BY_DESTINATION
+        if entry is None:
+            how = None
+        status = FieldStatus(
+            self.mset.file,
+            name,
+            required,
+            entry is not None,
+            how,
+            entry.source if entry else None,
+            entry.destination if entry else None,
+            entry.position(DESTINATION_KEYS)[0] if entry else None,
+            declared,
+        )
+        check = field_check_name(name)
+        if required and entry is None:
+            self._missing(name, canonical, declared, check)
+        elif not required and entry is not None:
+            self.add(
+                rules.CIO_ID_IN_TEST_MODE,
+                entry.index,
+                f"cio_id is mapped ({entry.source} → {entry.destination}), but test-mode "
+                "events carry no cio_id",
+                keys=DESTINATION_KEYS,
+                hint="remove this mapping while the Customer.io workspace is in test mode "
+                "(Adobe: do not map cio_id then)",
+                check=check,
+            )
+        if how == BY_DESTINATION and entry is not None:
+            self._source_mismatch(name, canonical, entry, check)
+        return status
+
+    def _missing(self, name: str, canonical: str, declared: str | None, check: str) -> None:
+        if declared is not None:
+            message = (
+                f"mandatory field {name}: --target {name}={declared} was given, but no mapping "
+                f"writes {declared!r}"
+            )
+            hint = f"map {canonical} to {declared}, or fix the --target destination"
+        else:
+            message = f"mandatory field {name} is not mapped"
+            hint = (
+                f'map the Customer.io field {canonical} to your schema, e.g. {{"sourceType": '
+                f'"ATTRIBUTE", "source": "{canonical}", "destination": "_tenant.{name}"}}; if '
+                f"it is mapped under another name, say where with --target {name}=DESTINATION"
+            )
+        self.add(rules.MISSING_FIELD, None, message, hint=hint, check=check)
+
+    def _source_mismatch(self, name: str, canonical: str, entry: MappingEntry, check: str) -> None:
+        if entry.source_type != ATTRIBUTE or not entry.source:
+            return
+        key = normalise(entry.source)
+        if key in ALTERNATE_SOURCES.get(name, frozenset()):
+            return
+        if self.options.sources.lookup(key) is None:
+            return  # already reported as an unknown source
+        self.add(
+            rules.SOURCE_MISMATCH,
+            entry.index,
+            f"destination {entry.destination!r} is named like the mandatory field {name} but "
+            f"is fed from {entry.source!r}, not {canonical}",
+            keys=SOURCE_KEYS,
+            hint=f"map {canonical} to it, or if this is intended, say so with "
+            f"--target {name}={entry.destination}",
+            check=check,
+        )
+
+
+def check_mapping_set(
+    mset: MappingSet, options: CheckOptions, report: MappingReport
+) -> list[FieldStatus]:
+    """Run every rule over `mset`, adding findings, checklist items and checks to `report`."""
+    checker = _Checker(mset, options, report)
+    checker.run()
+    statuses = checker.resolve_fields()
+    prefix = options.label_prefix
+    for status in statuses:
+        report.checklist.append(ChecklistItem(prefix + status.field, status.ok, status.detail()))
+        report.checks.append(prefix + field_check_name(status.field))
+    for rule in rules.ENTRY_RULES:
+        if options.schema is None and rule in (rules.NOT_IN_SCHEMA, rules.INCOMPATIBLE_TYPE):
+            continue
+        report.checks.append(prefix + rules.check_name(rule))
+    report.checks_total = len(report.checks)
+    return statuses

@@ -1,0 +1,89 @@
+"""Field references inside Data Prep calculated fields (EXPRESSION sources).
+
+Data Prep's rules (Adobe, "Data Prep mapping functions"): a field name is an identifier
+(letters, digits, `$`, `_`; not starting with a digit); other names, and names that are
+reserved keywords, are wrapped in `${...}`, where `\\.` is a literal dot; sub-fields use dots.
+An identifier followed by `(` is a function, not a field. Text in quotes is a literal.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+MAX_EXPRESSION_LENGTH = 4096
+
+# Documented as reserved: as bare words they are operators or literals, never fields.
+_RESERVED = "new mod or break var lt for false while eq gt div not null continue else and ne true"
+RESERVED_WORDS = frozenset(
+    (_RESERVED + " le if ge return _errors do function empty size").split(" ")
+)
+
+_TOKEN = re.compile(
+    r"""
+    (?P<string>"(?:[^"\\]|\\.)*"?|'(?:[^'\\]|\\.)*'?)
+    | (?P<number>\d+(?:\.\d*)?(?:[eE][+-]?\d+)?)
+    | (?P<path>
+        (?:\$\{[^}]*\}|[^\W\d][\w$]*|\$[\w$]*)
+        (?:\s*\[\s*(?:\d+|\*)\s*\]|\.(?:\$\{[^}]*\}|[^\W\d][\w$]*|\$[\w$]*))*
+      )
+    | (?P<other>\S)
+    """,
+    re.VERBOSE | re.DOTALL,
+)
+_SEGMENT = re.compile(r"\$\{([^}]*)\}|([^\W\d][\w$]*|\$[\w$]*)|\[\s*(\d+|\*)\s*\]")
+_SPACE = re.compile(r"\s*")
+
+
+@dataclass(frozen=True)
+class FieldReference:
+    """A field named in an expression: its path in mapping notation, and where it starts."""
+
+    path: str  # e.g. "data.identifiers.id", "data.recipients[*].device_id"
+    offset: int  # character offset in the expression
+    text: str  # as written, e.g. "${timestamp}"
+
+
+def field_references(expression: str) -> list[FieldReference]:
+    """Every field reference in `expression`, in order (functions, keywords, literals skipped)."""
+    found: list[FieldReference] = []
+    previous = ""
+    for match in _TOKEN.finditer(expression):
+        kind = match.lastgroup
+        token = match.group()
+        if kind == "path":
+            after = _SPACE.match(expression, match.end()).end()  # type: ignore[union-attr]
+            is_call = expression.startswith("(", after)
+            # `x.method()` or `).field`: a member of a value, not a field of the event.
+            if not is_call and previous != "." and not _is_reserved(token):
+                found.append(FieldReference(_to_path(token), match.start(), token))
+        previous = token if kind == "other" else ""
+    return found
+
+
+def _is_reserved(token: str) -> bool:
+    return not token.startswith("$") and token in RESERVED_WORDS
+
+
+def _to_path(token: str) -> str:
+    parts: list[str] = []
+    for seg in _SEGMENT.finditer(token):
+        quoted, name, index = seg.groups()
+        if index is not None:
+            if parts:
+                parts[-1] += f"[{index}]"
+            continue
+        if quoted is not None:
+            # `${data.identifiers.id}` is a path; `\.` inside stays a literal dot.
+            parts.append(quoted.strip())
+        else:
+            parts.append(name)
+    return ".".join(parts)
+
+
+_DFORMAT_SECONDS = re.compile(r"\bdformat\s*\(\s*(?:\$\{\s*timestamp\s*\}|timestamp)\s*[,)]")
+
+
+def passes_seconds_to_dformat(expression: str) -> bool:
+    """`dformat(timestamp, ...)`: Customer.io seconds given where milliseconds are expected."""
+    return _DFORMAT_SECONDS.search(expression) is not None
