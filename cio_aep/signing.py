@@ -100,7 +100,9 @@ def load_signing_key(
         try:
             info = path.stat()
             if stat.S_ISDIR(info.st_mode):
-                raise InputError("is a directory, expected a file holding the key", source=str(path))
+                raise InputError(
+                    "is a directory, expected a file holding the key", source=str(path)
+                )
             if warn is not None and info.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
                 warn(f"{path} is readable by other users; restrict it with: chmod 600 {path}")
             secret = path.read_bytes()[:65536].strip()

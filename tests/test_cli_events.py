@@ -127,6 +127,7 @@ def test_missing_file_and_directory(tmp_path: Path) -> None:
 
 def test_invalid_utf8_line(tmp_path: Path) -> None:
     path = tmp_path / "u.ndjson"
-    path.write_bytes(compact_json(EventGenerator(seed=1).generate("email", "sent")) + b"\n\xff\xfe{}\n")
+    good = compact_json(EventGenerator(seed=1).generate("email", "sent"))
+    path.write_bytes(good + b"\n\xff\xfe{}\n")
     result = runner.invoke(app, ["validate-events", str(path)])
     assert result.exit_code == 2 and "u.ndjson:2" in result.stdout and "UTF-8" in result.stdout

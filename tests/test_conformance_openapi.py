@@ -20,7 +20,8 @@ import pytest
 from cio_aep.catalog import CATALOG, EventType
 from cio_aep.generator import EventGenerator
 
-SPEC = Path(__file__).resolve().parents[2] / "shared/reference/customer-io-reporting-webhooks.openapi.json"
+REFERENCE = Path(__file__).resolve().parents[2] / "shared/reference"
+SPEC = REFERENCE / "customer-io-reporting-webhooks.openapi.json"
 jsonschema = pytest.importorskip("jsonschema")
 pytestmark = pytest.mark.skipif(not SPEC.exists(), reason="../shared/reference is not here")
 
@@ -77,7 +78,8 @@ def test_generated_event_matches_the_official_schema(
 def test_a_broken_event_fails_the_official_schema(spec: dict[str, Any]) -> None:
     """The conformance check can fail: a wrong type is caught."""
     schema = {"$schema": "https://json-schema.org/draft/2020-12/schema",
-              "components": spec["components"], "$ref": "#/components/schemas/email_clicked"}  # fmt: skip
+              "components": spec["components"],
+              "$ref": "#/components/schemas/email_clicked"}  # fmt: skip
     event = EventGenerator(seed=1).generate("email", "clicked")
     event["data"]["link_id"] = "not-an-integer"
     assert list(jsonschema.Draft202012Validator(schema).iter_errors(event))

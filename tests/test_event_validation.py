@@ -130,8 +130,9 @@ def test_findings_carry_file_and_line() -> None:
 
 # --- property tests --------------------------------------------------------------------------
 
-keys = st.sampled_from(["customer:subscribed", "email:sent", "push:clicked", "sms:replied",
-                        "in_app:clicked", "slack:failed", "webhook:sent", "email:opened"])  # fmt: skip
+KEYS = ["customer:subscribed", "email:sent", "push:clicked", "sms:replied", "in_app:clicked",
+        "slack:failed", "webhook:sent", "email:opened"]  # fmt: skip
+keys = st.sampled_from(KEYS)
 
 
 @settings(max_examples=60, deadline=None)
