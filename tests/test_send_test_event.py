@@ -429,6 +429,14 @@ def test_cli_file_sends_exact_bytes(
     assert "email:sent  01E4C4CT6YDC7Y5M7FE1GWWPQK  200" in result.stdout
 
 
+def test_cli_file_from_stdin(runner: CliRunner, aep: ScriptedServer) -> None:
+    events = [{"event_id": "e1", "object_type": "email", "metric": "sent"}, [1, 2]]
+    result = run(runner, "--url", aep.url, "--file", "-", input=json.dumps(events))
+    assert result.exit_code == 0, result.stderr
+    assert [json.loads(r.body) for r in aep.received] == events
+    assert "not a JSON object" in result.stderr
+
+
 def test_cli_file_with_a_bad_line_sends_nothing(
     runner: CliRunner, aep: ScriptedServer, tmp_path: Path
 ) -> None:
@@ -554,6 +562,18 @@ def test_exit_3_when_nothing_listens(runner: CliRunner) -> None:
     assert "error: could not reach 127.0.0.1" in result.stderr
     assert "2 not sent" in result.stderr
     assert "Traceback" not in result.stderr + result.stdout
+
+
+def test_tls_failure_is_explained_not_retried(runner: CliRunner, aep: ScriptedServer) -> None:
+    # https to a plain-HTTP server: the handshake fails, as with a broken certificate setup.
+    url = aep.url.replace("http://", "https://")
+    result = run(runner, "--url", url, "--json", *FAST)
+    assert result.exit_code == 3
+    record = json.loads(result.stdout)
+    assert record["error"] == "tls"
+    assert record["attempts"] == 1
+    assert "error: could not reach" in result.stderr
+    assert "Traceback" not in result.stderr
 
 
 @pytest.mark.parametrize(

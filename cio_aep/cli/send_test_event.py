@@ -316,6 +316,9 @@ def _read(source: str) -> list[tuple[object, bytes]]:
                 line=read.line,
                 hint="nothing was sent; fix the file or check it with: cio-aep validate-events",
             )
+        if not isinstance(read.value, dict):
+            where = f"{read.source}:{read.line}" if read.line is not None else read.source
+            warn(f"{where}: not a JSON object (Customer.io sends objects); sent as it is")
         items.append((read.value, read.text.strip().encode("utf-8")))
         if len(items) > MAX_COUNT:
             raise UsageError(
@@ -413,7 +416,8 @@ def _send(
         ):
             results.append(result)
             _print_result(result, as_json=as_json)
-    except NetworkError:
+    except (NetworkError, KeyboardInterrupt):
+        # Say what got through before the error (exit 3) or Ctrl-C (exit 130).
         _summary(results, len(deliveries), host)
         raise
     _summary(results, len(deliveries), host)
