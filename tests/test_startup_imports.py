@@ -24,8 +24,10 @@ try:
     app(args=sys.argv[2:], prog_name="cio-aep", standalone_mode=True)
 except SystemExit as exc:
     code = exc.code
-with open(sys.argv[1], "w", encoding="utf-8") as out:
-    out.write("\\n".join(sorted(sys.modules)))
+finally:
+    # Also after a crash: what was imported until then is still worth checking.
+    with open(sys.argv[1], "w", encoding="utf-8") as out:
+        out.write("\\n".join(sorted(sys.modules)))
 sys.exit(code)
 """
 
@@ -96,6 +98,7 @@ def run(folder: Path, *args: str) -> tuple[int, str, set[str]]:
         timeout=60,
         check=False,
     )
+    assert modules_file.exists(), f"the runner failed: {done.stderr[-2000:]}"
     modules = set(modules_file.read_text(encoding="utf-8").split("\n"))
     return done.returncode, done.stdout, modules
 
