@@ -16,7 +16,7 @@ from pathlib import Path
 from cio_aep.errors import InputError, UsageError
 from cio_aep.mapping import shapes
 from cio_aep.mapping.checks import CheckOptions, check_mapping_set
-from cio_aep.mapping.entries import build_mapping_set
+from cio_aep.mapping.entries import to_mapping_set
 from cio_aep.mapping.loader import load_mapping_set
 from cio_aep.mapping.mandatory import MANDATORY_FIELDS, FieldStatus
 from cio_aep.mapping.model import MappingEntry, MappingSet, ParsedMappings
@@ -78,10 +78,10 @@ def _from_data(data: Mapping[str, object] | Sequence[object]) -> MappingSet:
             shape = shapes.list_shape(
                 mappings, bare=False, has_output_schema="outputSchema" in data
             )
-            return build_mapping_set(ParsedMappings("<data>", "data", shape, list(mappings)))
+            return to_mapping_set(ParsedMappings("<data>", "data", shape, list(mappings)))
         if isinstance(mappings, Mapping):
             items: list[object] = [shapes.config_item(k, v) for k, v in mappings.items()]
-            return build_mapping_set(
+            return to_mapping_set(
                 ParsedMappings(
                     "<data>", "data", shapes.CONFIG_OBJECT_SHAPE, items, path_style="config"
                 )
@@ -93,7 +93,7 @@ def _from_data(data: Mapping[str, object] | Sequence[object]) -> MappingSet:
         raise InputError("expected a path, a mapping-set dict or a list of entries")
     items = list(data)
     shape = shapes.list_shape(items, bare=True, has_output_schema=False)
-    return build_mapping_set(ParsedMappings("<data>", "data", shape, items, path_style="bare"))
+    return to_mapping_set(ParsedMappings("<data>", "data", shape, items, path_style="bare"))
 
 
 def validate_mapping(
@@ -158,7 +158,7 @@ def _validate_sets(
         "targets": declared,
         "xdm_schema": options.schema.file if options.schema else None,
         "inputs": [
-            {"file": s.file, "format": s.format, "shape": s.shape, "entries": len(s.entries)}
+            {"file": s.file, "format": s.format, "shape": s.shape, "entries": len(s.items)}
             for s in sets
         ],
         "fields": [

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from cio_aep.findings import ChecklistItem, Finding, Rule, Severity
 from cio_aep.mapping import rules
+from cio_aep.mapping.entries import normalise_item
 from cio_aep.mapping.expressions import (
     MAX_EXPRESSION_LENGTH,
     field_references,
@@ -33,6 +34,7 @@ from cio_aep.mapping.model import (
     DESTINATION_KEYS,
     EXPRESSION,
     SOURCE_KEYS,
+    SOURCE_TYPES,
     STATIC,
     TYPE_KEYS,
     MappingEntry,
@@ -56,6 +58,15 @@ _TIMESTAMP_HINT = (
 )
 
 
+# sourceType spellings taken as they are on the fast path (None: the legacy form has none).
+_FAST_KINDS: dict[object, str] = {
+    None: ATTRIBUTE,
+    **{k.upper(): v for k, v in SOURCE_TYPES.items()},
+}
+_FAST_KINDS.update(SOURCE_TYPES)
+_NAME_ENDINGS = tuple(f".{name}" for name in MANDATORY_FIELDS) + MANDATORY_FIELDS
+
+
 @dataclass
 class CheckOptions:
     """What the checks need besides the entries."""
@@ -77,10 +88,11 @@ class _Checker:
         self.options = options
         self.report = report
         self.prefix = options.label_prefix
-        self.first_by_destination: dict[str, MappingEntry] = {}
-        self.by_source: dict[str, MappingEntry] = {}
-        self.by_expression: dict[str, MappingEntry] = {}
-        self.by_name: dict[str, MappingEntry] = {}
+        # Indexes of the entries that may satisfy a mandatory field.
+        self.first_by_destination: dict[str, int] = {}
+        self.by_source: dict[str, int] = {}
+        self.by_expression: dict[str, int] = {}
+        self.by_name: dict[str, int] = {}
 
     # -- findings ---------------------------------------------------------------------------
 
@@ -124,66 +136,94 @@ class _Checker:
     # -- the pass over the entries ----------------------------------------------------------
 
     def run(self) -> None:
-        for problem in self.mset.problems:
-            self.add(
-                problem.rule, problem.index, problem.message, keys=problem.keys, hint=problem.hint
-            )
-        bad = {p.index for p in self.mset.problems if p.rule is rules.INVALID_ENTRY}
         sources = self.options.sources
+        known = sources.types
         schema = self.options.schema
         first = self.first_by_destination
-        by_source = self.by_source
-        by_name = self.by_name
-        for entry in self.mset.entries:
-            source, destination, kind = entry.source, entry.destination, entry.source_type
-            if not source or source.isspace():
-                if entry.source is not None or entry.index not in bad:
-                    self._empty(entry, rules.EMPTY_SOURCE, "source", SOURCE_KEYS)
-                source = None
-            if kind == ATTRIBUTE:
-                if source is not None:
-                    key = normalise(source)
-                    types = sources.lookup(key)
-                    if types is None:
-                        self._unknown_source(entry, source)
-                    if key in CANONICAL_SET:
-                        by_source.setdefault(key, entry)
-                    if schema is not None and destination:
-                        self._types(entry, key, types, schema)
-                    elif key == "timestamp" and destination:
-                        self._timestamp(entry, destination, "")
-            elif kind == EXPRESSION:
-                if source is not None:
-                    self._expression(entry, source)
-            elif kind != STATIC:
-                self._unknown_type(entry)
-            if not destination or destination.isspace():
-                if entry.destination is not None or entry.index not in bad:
-                    self._empty(entry, rules.EMPTY_DESTINATION, "destination", DESTINATION_KEYS)
+        fast_kinds = _FAST_KINDS
+        for index, item in enumerate(self.mset.items):
+            # Fast path: a current-form entry with string source and destination.
+            if item.__class__ is dict:
+                source = item.get("source")  # type: ignore[attr-defined]
+                destination = item.get("destination")  # type: ignore[attr-defined]
+                kind = fast_kinds.get(item.get("sourceType"))  # type: ignore[attr-defined]
+                fast = (
+                    kind is not None
+                    and source.__class__ is str
+                    and destination.__class__ is str
+                    and "sourceAttribute" not in item  # type: ignore[operator]
+                    and "destinationXdmPath" not in item  # type: ignore[operator]
+                )
+            else:
+                fast = False
+            if not fast:
+                source, destination, kind, _raw, problems = normalise_item(index, item)
+                for problem in problems:
+                    self.add(
+                        problem.rule,
+                        index,
+                        problem.message,
+                        keys=problem.keys,
+                        hint=problem.hint,
+                    )
+                bad = any(p.rule is rules.INVALID_ENTRY for p in problems)
+                if source is None and not bad:
+                    self._empty(index, rules.EMPTY_SOURCE, "source", SOURCE_KEYS)
+                if destination is None and not bad:
+                    self._empty(index, rules.EMPTY_DESTINATION, "destination", DESTINATION_KEYS)
+            if kind is ATTRIBUTE and source:
+                key = normalise(source) if "[" in source else source
+                types = known.get(key)
+                if types is None:
+                    if source.isspace():
+                        self._empty(index, rules.EMPTY_SOURCE, "source", SOURCE_KEYS)
+                        key = ""
+                    else:
+                        types = sources.lookup(key)
+                        if types is None:
+                            self._unknown_source(index, source)
+                if key in CANONICAL_SET:
+                    self.by_source.setdefault(key, index)
+                if schema is not None and destination:
+                    self._types(index, key, destination, types, schema)
+                elif key == "timestamp" and destination:
+                    self._timestamp(index, destination, "")
+            elif source and not source.isspace():
+                if kind is EXPRESSION:
+                    self._expression(index, source)
+                elif kind is not STATIC:
+                    self._unknown_type(index, kind)
+            elif source is not None:
+                self._empty(index, rules.EMPTY_SOURCE, "source", SOURCE_KEYS)
+            if not destination or (destination[0] <= " " and destination.isspace()):
+                if destination is not None:
+                    self._empty(index, rules.EMPTY_DESTINATION, "destination", DESTINATION_KEYS)
                 continue
             earlier = first.get(destination)
             if earlier is None:
-                first[destination] = entry
-                name = last_segment(destination)
-                if name in MANDATORY_SET:
-                    by_name.setdefault(name, entry)
+                first[destination] = index
+                # Only destinations that may end in a mandatory field's name are split.
+                if destination.endswith(_NAME_ENDINGS) or destination[-1] == "]":
+                    name = last_segment(destination)
+                    if name in MANDATORY_SET:
+                        self.by_name.setdefault(name, index)
             else:
-                self._duplicate(entry, earlier)
+                self._duplicate(index, destination, earlier)
             if schema is not None and schema.lookup(destination) is None:
-                self._not_in_schema(entry, destination, schema)
+                self._not_in_schema(index, destination, schema)
 
     # -- one rule each ----------------------------------------------------------------------
 
-    def _empty(self, entry: MappingEntry, rule: Rule, name: str, keys: tuple[str, ...]) -> None:
+    def _empty(self, index: int, rule: Rule, name: str, keys: tuple[str, ...]) -> None:
         self.add(
             rule,
-            entry.index,
-            f"mapping entry #{entry.index + 1} has an empty {name}",
+            index,
+            f"mapping entry #{index + 1} has an empty {name}",
             keys=keys,
             hint=f"fill in the {name}, or delete the entry",
         )
 
-    def _unknown_source(self, entry: MappingEntry, source: str) -> None:
+    def _unknown_source(self, index: int, source: str) -> None:
         guess = self.options.sources.suggest(source)
         hint = f"did you mean {guess}?" if guess else None
         advice = (
@@ -192,27 +232,27 @@ class _Checker:
         )
         self.add(
             rules.UNKNOWN_SOURCE,
-            entry.index,
+            index,
             f"source field {source!r} is not in any Customer.io reporting webhook payload",
             keys=SOURCE_KEYS,
             hint=f"{hint} ({advice})" if hint else advice,
         )
 
-    def _unknown_type(self, entry: MappingEntry) -> None:
+    def _unknown_type(self, index: int, kind: str) -> None:
         self.add(
             rules.UNKNOWN_SOURCE_TYPE,
-            entry.index,
-            f"unknown sourceType {entry.raw_source_type!r}",
+            index,
+            f"unknown sourceType {kind!r}",
             keys=TYPE_KEYS,
             hint="use ATTRIBUTE (a source field), EXPRESSION (a calculated field) or STATIC "
             "(a constant)",
         )
 
-    def _expression(self, entry: MappingEntry, source: str) -> None:
+    def _expression(self, index: int, source: str) -> None:
         if len(source) > MAX_EXPRESSION_LENGTH:
             self.add(
                 rules.EXPRESSION_TOO_LONG,
-                entry.index,
+                index,
                 f"calculated field is {len(source):,} characters long; Data Prep accepts at "
                 f"most {MAX_EXPRESSION_LENGTH:,}",
                 keys=SOURCE_KEYS,
@@ -224,7 +264,7 @@ class _Checker:
         for ref in field_references(source):
             key = normalise(ref.path)
             if key in CANONICAL_SET:
-                self.by_expression.setdefault(key, entry)
+                self.by_expression.setdefault(key, index)
             if sources.lookup(key) is None and key not in reported:
                 reported.add(key)
                 guess = sources.suggest(key)
@@ -236,7 +276,7 @@ class _Checker:
                 )
                 self.add(
                     rules.UNKNOWN_EXPRESSION_FIELD,
-                    entry.index,
+                    index,
                     f"calculated field refers to {ref.text!r}, which no Customer.io payload "
                     "carries",
                     keys=SOURCE_KEYS,
@@ -245,64 +285,70 @@ class _Checker:
         if passes_seconds_to_dformat(source):
             self.add(
                 rules.TIMESTAMP_CONVERSION,
-                entry.index,
+                index,
                 "dformat() is given timestamp as it is: " + _TIMESTAMP_WHY,
                 keys=SOURCE_KEYS,
                 hint="multiply by 1000: dformat(${timestamp} * 1000, ...)",
             )
 
-    def _timestamp(self, entry: MappingEntry, destination: str, xdm_type: str) -> None:
+    def _timestamp(self, index: int, destination: str, xdm_type: str) -> None:
         target = f"{destination!r} ({xdm_type})" if xdm_type else repr(destination)
         self.add(
             rules.TIMESTAMP_CONVERSION,
-            entry.index,
+            index,
             f"timestamp is mapped as a plain attribute to {target}. {_TIMESTAMP_WHY}",
             keys=SOURCE_KEYS,
             hint=_TIMESTAMP_HINT,
         )
 
     def _types(
-        self, entry: MappingEntry, key: str, types: frozenset[str] | None, schema: XdmSchema
+        self,
+        index: int,
+        key: str,
+        destination: str,
+        types: frozenset[str] | None,
+        schema: XdmSchema,
     ) -> None:
-        destination = entry.destination or ""
         xdm_type = schema.lookup(destination)
         if key == "timestamp" and (xdm_type == "" or xdm_type in DATE_XDM):
-            self._timestamp(entry, destination, xdm_type or "")
+            self._timestamp(index, destination, xdm_type or "")
             return
         if not types or not xdm_type or compatible(types, xdm_type):
             return
         shown = "|".join(sorted(types))
-        numeric = xdm_type in NUMERIC_XDM or xdm_type == "boolean"
+        loose = (xdm_type in NUMERIC_XDM or xdm_type == "boolean") and "string" in types
         self.add(
             rules.INCOMPATIBLE_TYPE,
-            entry.index,
+            index,
             f"{key} ({shown}) cannot land in {destination!r}, an XDM {xdm_type} field",
             keys=DESTINATION_KEYS,
             hint=(
-                "AEP converts the text when it happens to be a number; change the field to "
-                "string to be safe"
-                if numeric and "string" in types
+                "AEP converts the text only when it happens to fit; make the field a string "
+                "to be safe"
+                if loose
                 else "map a field of a matching type, or convert it with a calculated field"
             ),
-            severity=Severity.WARNING if numeric and "string" in types else None,
+            severity=Severity.WARNING if loose else None,
         )
 
-    def _duplicate(self, entry: MappingEntry, earlier: MappingEntry) -> None:
-        line = earlier.position(DESTINATION_KEYS)[0]
-        where = f"line {line}" if line is not None else f"entry #{earlier.index + 1}"
+    def _duplicate(self, index: int, destination: str, earlier: int) -> None:
+        line = self.mset.locator.field(earlier, DESTINATION_KEYS)[0]
+        if line is None:
+            line = self.mset.locator.entry(earlier)[0]
+        where = f"line {line}" if line is not None else f"entry #{earlier + 1}"
         self.add(
             rules.DUPLICATE_DESTINATION,
-            entry.index,
-            f"destination {entry.destination!r} is already written by the mapping at {where}",
+            index,
+            f"destination {destination!r} is already written by the mapping at {where}",
             keys=DESTINATION_KEYS,
             hint="keep one mapping per destination; combine values with a calculated field",
         )
 
-    def _not_in_schema(self, entry: MappingEntry, destination: str, schema: XdmSchema) -> None:
+    def _not_in_schema(self, index: int, destination: str, schema: XdmSchema) -> None:
         guess = schema.suggest(destination)
         self.add(
             rules.NOT_IN_SCHEMA,
-            entry.index,
+            index,
             f"destination {destination!r} is not a field of the XDM schema {schema.file}",
             keys=DESTINATION_KEYS,
             hint=f"did you mean {guess}?"
@@ -322,18 +368,21 @@ class _Checker:
         required = not (self.options.test_mode and name == "cio_id")
         declared = self.options.targets.get(name)
         canonical = CANONICAL_SOURCES[name]
-        entry: MappingEntry | None
+        found: int | None
         how: str | None
         if declared is not None:
-            entry, how = self.first_by_destination.get(declared), BY_TARGET
+            found, how = self.first_by_destination.get(declared), BY_TARGET
         else:
-            entry, how = self.by_source.get(canonical), BY_SOURCE
-            if entry is None:
-                entry, how = self.by_expression.get(canonical), BY_EXPRESSION
-            if entry is None:
-                entry, how = self.by_name.get(name), BY_DESTINATION
-        if entry is None:
+            found, how = self.by_source.get(canonical), BY_SOURCE
+            if found is None:
+                found, how = self.by_expression.get(canonical), BY_EXPRESSION
+            if found is None:
+                found, how = self.by_name.get(name), BY_DESTINATION
+        entry: MappingEntry | None = None
+        if found is None:
             how = None
+        else:
+            entry = self.mset.entry(found)
         status = FieldStatus(
             self.mset.file,
             name,

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import PurePath
 
 from cio_aep.mapping.parse_csv import header_delimiter
 
 YAML_SUFFIXES = frozenset({".yaml", ".yml"})
+_LEADING_SPACE = re.compile(r"\s*")
 
 
 def detect_format(text: str, name: str = "-") -> str:
@@ -17,12 +19,13 @@ def detect_format(text: str, name: str = "-") -> str:
     file that is not valid JSON is re-read as YAML by the loader).
     """
     suffix = PurePath(name).suffix.lower() if name not in ("", "-") else ""
-    stripped = text.lstrip()
-    if stripped[:1] in ("{", "["):
+    start = _LEADING_SPACE.match(text).end()  # type: ignore[union-attr]
+    if text[start : start + 1] in ("{", "["):
         return "json"
     if suffix == ".json":
         return "json"  # the JSON parser then says precisely what is wrong
-    first_line = stripped.split("\n", 1)[0].rstrip("\r")
+    end = text.find("\n", start)
+    first_line = text[start : end if end >= 0 else len(text)].rstrip("\r")
     if header_delimiter(first_line) is not None or suffix in (".csv", ".tsv"):
         return "csv"
     return "yaml"

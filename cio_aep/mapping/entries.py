@@ -1,4 +1,4 @@
-"""Raw parsed entries (any vocabulary) → `MappingEntry` objects, plus shape problems."""
+"""Raw parsed entries (any vocabulary) → source, destination and source type, plus problems."""
 
 from __future__ import annotations
 
@@ -10,10 +10,11 @@ from cio_aep.mapping.model import (
     SOURCE_TYPES,
     TYPE_KEYS,
     EntryProblem,
-    MappingEntry,
     MappingSet,
     ParsedMappings,
 )
+
+Normalised = tuple[str | None, str | None, str, object, list[EntryProblem]]
 
 
 def json_type(value: object) -> str:
@@ -35,55 +36,55 @@ def json_type(value: object) -> str:
     return type(value).__name__
 
 
-def build_mapping_set(parsed: ParsedMappings) -> MappingSet:
-    """Normalise every entry. Fast path for well-formed dicts: this runs 100,000 times."""
-    mset = MappingSet(parsed.file, parsed.format, parsed.shape, parsed.locator, parsed.path_style)
+def to_mapping_set(parsed: ParsedMappings) -> MappingSet:
+    """A `MappingSet` over the parsed items."""
+    mset = MappingSet(
+        parsed.file, parsed.format, parsed.shape, parsed.locator, parsed.path_style, parsed.items
+    )
     if parsed.path_style == "config":
         mset.config_keys = [
             item.get("source") if isinstance(item, dict) else None for item in parsed.items
         ]
-    entries = mset.entries
-    problems = mset.problems
-    append = entries.append
-    types = SOURCE_TYPES
-    for index, item in enumerate(parsed.items):
-        if item.__class__ is not dict:
-            problems.append(
-                EntryProblem(
-                    index,
-                    rules.INVALID_ENTRY,
-                    f"mapping entry #{index + 1} is {_a(json_type(item))}, not an object",
-                    hint='write it as {"sourceType": "ATTRIBUTE", "source": ..., '
-                    '"destination": ...}',
-                )
-            )
-            continue
-        source = item.get("source")
-        if source is None:
-            source = item.get("sourceAttribute")
-        elif "sourceAttribute" in item:
-            _conflict(item, index, "source", "sourceAttribute", problems)
-        destination = item.get("destination")
-        if destination is None:
-            destination = item.get("destinationXdmPath")
-        elif "destinationXdmPath" in item:
-            _conflict(item, index, "destination", "destinationXdmPath", problems)
-        raw_type = item.get("sourceType")
-        if raw_type is None:
-            source_type = ATTRIBUTE  # the legacy form has no sourceType: plain attributes
-        elif raw_type.__class__ is str:
-            source_type = types.get(raw_type.strip().lower(), raw_type)
-        else:
-            _not_string(index, "sourceType", raw_type, TYPE_KEYS, problems)
-            source_type = ATTRIBUTE
-        if source is not None and source.__class__ is not str:
-            _not_string(index, "source", source, SOURCE_KEYS, problems)
-            source = None
-        if destination is not None and destination.__class__ is not str:
-            _not_string(index, "destination", destination, DESTINATION_KEYS, problems)
-            destination = None
-        append(MappingEntry(mset, index, source, destination, source_type, raw_type))
     return mset
+
+
+def normalise_item(index: int, item: object) -> Normalised:
+    """Source, destination, source type (ATTRIBUTE/EXPRESSION/STATIC or the unknown raw text),
+    the raw sourceType, and the problems of one entry, whichever vocabulary it uses."""
+    problems: list[EntryProblem] = []
+    if not isinstance(item, dict):
+        problems.append(
+            EntryProblem(
+                index,
+                rules.INVALID_ENTRY,
+                f"mapping entry #{index + 1} is {_a(json_type(item))}, not an object",
+                hint='write it as {"sourceType": "ATTRIBUTE", "source": ..., "destination": ...}',
+            )
+        )
+        return None, None, ATTRIBUTE, None, problems
+    source = item.get("source")
+    if source is None:
+        source = item.get("sourceAttribute")
+    elif "sourceAttribute" in item:
+        _conflict(item, index, "source", "sourceAttribute", problems)
+    destination = item.get("destination")
+    if destination is None:
+        destination = item.get("destinationXdmPath")
+    elif "destinationXdmPath" in item:
+        _conflict(item, index, "destination", "destinationXdmPath", problems)
+    raw_type = item.get("sourceType")
+    kind = ATTRIBUTE  # the legacy form has no sourceType: plain attributes
+    if isinstance(raw_type, str):
+        kind = SOURCE_TYPES.get(raw_type.strip().lower(), raw_type)
+    elif raw_type is not None:
+        _not_string(index, "sourceType", raw_type, TYPE_KEYS, problems)
+    if source is not None and not isinstance(source, str):
+        _not_string(index, "source", source, SOURCE_KEYS, problems)
+        source = None
+    if destination is not None and not isinstance(destination, str):
+        _not_string(index, "destination", destination, DESTINATION_KEYS, problems)
+        destination = None
+    return source, destination, kind, raw_type, problems
 
 
 def _a(type_name: str) -> str:

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import re
 import stat
 import sys
 from pathlib import Path, PurePath
 
 from cio_aep.errors import InputError
 from cio_aep.mapping.detect import YAML_SUFFIXES, detect_format
-from cio_aep.mapping.entries import build_mapping_set
+from cio_aep.mapping.entries import to_mapping_set
 from cio_aep.mapping.model import MappingSet, ParsedMappings
 from cio_aep.mapping.parse_csv import parse_csv
 from cio_aep.mapping.parse_json import parse_json
 
 _UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+_BLANK = re.compile(r"\s*")
 
 
 def read_bytes(name: str) -> bytes:
@@ -74,7 +76,7 @@ def decode(data: bytes, name: str) -> str:
 
 def parse_text(text: str, name: str) -> ParsedMappings:
     """Detect the format of `text` and parse it."""
-    if not text.strip():
+    if _BLANK.fullmatch(text):
         raise InputError("empty: no mappings in it", source=name)
     fmt = detect_format(text, name)
     if fmt == "csv":
@@ -94,4 +96,4 @@ def parse_text(text: str, name: str) -> ParsedMappings:
 def load_mapping_set(name: str) -> MappingSet:
     """Read, detect, parse and normalise one input (`-` = stdin)."""
     text = decode(read_bytes(name), name)
-    return build_mapping_set(parse_text(text, name))
+    return to_mapping_set(parse_text(text, name))

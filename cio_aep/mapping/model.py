@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Protocol
 
 from cio_aep.findings import Rule
@@ -120,17 +121,40 @@ class EntryProblem:
 
 @dataclass
 class MappingSet:
-    """The entries of one input, in order."""
+    """The entries of one input, in order: raw items as parsed, `entries` when asked for."""
 
     file: str
     format: str
     shape: str
     locator: Locator
     path_style: str = "mappings"
-    entries: list[MappingEntry] = field(default_factory=list)
-    problems: list[EntryProblem] = field(default_factory=list)
+    items: list[object] = field(default_factory=list)
     # Sources of config pairs by index (for their JSON paths); only the config shape has them.
     config_keys: list[object] = field(default_factory=list)
+
+    @cached_property
+    def entries(self) -> list[MappingEntry]:
+        """Every item as a `MappingEntry` (items that are not objects have source None).
+
+        Built on first use: the checks read the raw items directly, which is several times
+        faster for 100,000 entries than building an object for each.
+        """
+        from cio_aep.mapping.entries import normalise_item
+
+        out = []
+        for index, item in enumerate(self.items):
+            source, destination, kind, raw_type, _ = normalise_item(index, item)
+            out.append(MappingEntry(self, index, source, destination, kind, raw_type))
+        return out
+
+    def entry(self, index: int) -> MappingEntry:
+        """The entry at `index` (without building all of them)."""
+        if "entries" in self.__dict__:
+            return self.entries[index]
+        from cio_aep.mapping.entries import normalise_item
+
+        source, destination, kind, raw_type, _ = normalise_item(index, self.items[index])
+        return MappingEntry(self, index, source, destination, kind, raw_type)
 
     def json_path(self, index: int, key: str | None = None) -> str | None:
         """`$.mappings[3].source`-style path of an entry (None for CSV rows)."""

@@ -24,7 +24,8 @@ class SourceFields:
             for p, t in fields.items()
             if "object" in t and not any(q.startswith((p + ".", p + "[")) for q in fields)
         )
-        self._suggested = 0
+        self._choices = tuple(fields)
+        self._suggestions: dict[str, str | None] = {}
 
     def lookup(self, path: str) -> frozenset[str] | None:
         """The JSON types at `path`, an empty set when it lies below an open object, else None."""
@@ -41,13 +42,15 @@ class SourceFields:
 
     def suggest(self, path: str) -> str | None:
         """The closest known path, for "did you mean"."""
-        if self._suggested >= _MAX_SUGGESTIONS:
+        key = normalise(path)
+        if key in self._suggestions:
+            return self._suggestions[key]
+        if len(self._suggestions) >= _MAX_SUGGESTIONS:
             return None
-        self._suggested += 1
-        return _closest(normalise(path), tuple(self.types))
+        found = self._suggestions[key] = _closest(key, self._choices)
+        return found
 
 
-@lru_cache(maxsize=4096)
 def _closest(path: str, choices: tuple[str, ...]) -> str | None:
     lowered = {c.lower(): c for c in choices}
     if path.lower() in lowered:
