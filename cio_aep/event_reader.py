@@ -40,6 +40,17 @@ class ReadEvent:
         return self.error is None
 
 
+def _beyond_limits(err: Exception) -> str:
+    """Why valid-looking JSON could not be decoded: too deep, or an integer too long.
+
+    `json` raises RecursionError for deep nesting and ValueError for integers over Python's
+    digit limit (`sys.get_int_max_str_digits`); both are hostile input, not crashes.
+    """
+    if isinstance(err, RecursionError):
+        return "nested too deeply to read (events are a few levels deep)"
+    return "a number too long to read (thousands of digits)"
+
+
 def display_name(source: str | Path) -> str:
     return "<stdin>" if str(source) == "-" else str(source)
 
@@ -148,6 +159,10 @@ def _read_lines(head: bytes, stream: IO[bytes], name: str, limit: int) -> Iterat
                             f"invalid JSON: {err.msg} (column {err.colno})")  # fmt: skip
             index += 1
             continue
+        except (RecursionError, ValueError) as err:
+            yield ReadEvent(name, line_no, index, text, None, _beyond_limits(err))
+            index += 1
+            continue
         yield ReadEvent(name, line_no, index, text, value)
         index += 1
 
@@ -186,6 +201,8 @@ def _read_document(
             raise InputError(
                 f"invalid JSON: {err.msg}", source=name, line=line_at, column=err.colno
             ) from None
+        except (RecursionError, ValueError) as err:
+            raise InputError(_beyond_limits(err), source=name, line=line) from None
         yield ReadEvent(name, line, index, text[pos:end], value)
         line += text.count("\n", pos, end)
         pos, index = end, index + 1
@@ -259,6 +276,8 @@ def _read_array(head: bytes, stream: IO[bytes], name: str, limit: int) -> Iterat
             except json.JSONDecodeError as err:
                 if eof:
                     raise fail(f"invalid JSON: {err.msg}", err.pos) from None
+            except (RecursionError, ValueError) as err:
+                raise fail(_beyond_limits(err), pos) from None
             if len(buf) - pos > limit:
                 raise fail(f"an array element is larger than {limit // (1024 * 1024)} MiB", pos)
             chunk = stream.read(read_size)
