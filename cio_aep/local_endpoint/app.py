@@ -154,12 +154,29 @@ def _reject_constant(name: str) -> None:
 _DECODER = json.JSONDecoder(parse_constant=_reject_constant)
 
 
+_NO_PARAMS: dict[str, str] = {}
+
+
 class _BodyTooLarge(Exception):
     pass
 
 
 class _ClientGone(Exception):
     pass
+
+
+_QUERY_CACHE: dict[bytes, dict[str, str]] = {}
+
+
+def _cached_query(qs: bytes) -> dict[str, str]:
+    """`_query`, memoised: a sender repeats the same query string on every request."""
+    params = _QUERY_CACHE.get(qs)
+    if params is None:
+        params = _query(qs)
+        if len(_QUERY_CACHE) >= 256:
+            _QUERY_CACHE.clear()
+        _QUERY_CACHE[qs] = params
+    return params
 
 
 def _query(qs: bytes) -> dict[str, str]:
@@ -197,13 +214,14 @@ class EndpointApp:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> str | None:
         kind = scope["type"]
         if kind == "http":
-            start = time.perf_counter()
+            log = self._log
+            start = time.perf_counter() if log is not None else 0.0
             status = await self._http(scope, receive, send)
             self.stats.requests += 1
-            if self._log is not None:
+            if log is not None:
                 shown = "dropped" if status == DROP else str(status)
                 ms = (time.perf_counter() - start) * 1000
-                self._log.add(f"{scope['method']} {scope['path']} {shown} {ms:.1f}ms")
+                log.add(f"{scope['method']} {scope['path']} {shown} {ms:.1f}ms")
             return DROP_CONNECTION if status == DROP else None
         if kind == "lifespan":
             await self._lifespan(receive, send)
@@ -330,7 +348,7 @@ class EndpointApp:
                 except ValueError:
                     length = -1
         qs: bytes = scope["query_string"]
-        params = _query(qs) if qs else {}
+        params = _cached_query(qs) if qs else _NO_PARAMS
         flow = params.get(FLOW_PARAM, flow)
         if not flow:
             return await self._problem(
@@ -351,13 +369,13 @@ class EndpointApp:
                 ),
             )
         limit = cfg.max_body_bytes
-        too_large = answers.inlet_message(inlet, f"Payload is larger than {limit} bytes")
-        if length > limit:
-            return await self._problem(send, 413, too_large, close=True)
         try:
+            if length > limit:
+                raise _BodyTooLarge
             body = await self._read_body(receive, limit)
         except _BodyTooLarge:
-            return await self._problem(send, 413, too_large, close=True)
+            message = answers.inlet_message(inlet, f"Payload is larger than {limit} bytes")
+            return await self._problem(send, 413, message, close=True)
         except _ClientGone:
             return 499
 

@@ -7,7 +7,8 @@ known and printed before the first request can arrive.
 Hardening (loopback by default; caps and timeouts for hostile clients):
 - request line + headers capped at `MAX_HEADER_BYTES` (431 and close), bodies at 1 MB (413);
 - a request must arrive whole (headers and body) within `header_timeout` seconds of the
-  connection opening or the request starting (408 and close): slow clients cannot hold a slot;
+  connection opening or the request starting (408 and close; checked by one sweep timer per
+  server, so up to a third of that later): slow clients cannot hold a slot;
 - idle keep-alive connections close after `timeout_keep_alive` seconds;
 - at most `limit_concurrency` connections/tasks at once (uvicorn answers 503 beyond);
 - malformed requests get uvicorn's 400 and the connection closes; the server keeps serving.
@@ -59,6 +60,17 @@ def _guarded_protocol(header_timeout: float) -> Any:
     except ImportError:  # pragma: no cover - uvicorn[standard] ships httptools
         return "h11"
 
+    sweep_every = min(1.0, header_timeout / 3)
+
+    def sweep(state: Any, loop: asyncio.AbstractEventLoop) -> None:
+        # One timer per server instead of one per request: keeps the hot path cheap.
+        now = loop.time()
+        for conn in list(state.connections):
+            started = getattr(conn, "_request_started", None)
+            if started is not None and now - started > header_timeout:
+                conn._too_slow()
+        loop.call_later(sweep_every, sweep, state, loop)
+
     class GuardedHttpToolsProtocol(HttpToolsProtocol):
         """Closes connections whose request is too big in its headers or too slow to arrive."""
 
@@ -66,21 +78,15 @@ def _guarded_protocol(header_timeout: float) -> Any:
             super().connection_made(transport)
             self._reading_head = True
             self._head_bytes = 0
-            self._deadline: asyncio.TimerHandle | None = None
-            self._arm()
-
-        def _arm(self) -> None:
-            if self._deadline is not None:
-                self._deadline.cancel()
-            self._deadline = self.loop.call_later(header_timeout, self._too_slow)
-
-        def _disarm(self) -> None:
-            if self._deadline is not None:
-                self._deadline.cancel()
-                self._deadline = None
+            # An idle new connection counts as a request that has started arriving.
+            self._request_started: float | None = self.loop.time()
+            state = self.server_state
+            if not getattr(state, "cio_aep_sweeping", False):
+                setattr(state, "cio_aep_sweeping", True)  # noqa: B010 - uvicorn type has no slot
+                self.loop.call_later(sweep_every, sweep, state, self.loop)
 
         def _reject(self, payload: bytes) -> None:
-            self._disarm()
+            self._request_started = None
             if not self.transport.is_closing():
                 cycle = self.cycle
                 if cycle is None or not cycle.response_started:
@@ -88,7 +94,6 @@ def _guarded_protocol(header_timeout: float) -> Any:
                 self.transport.close()
 
         def _too_slow(self) -> None:
-            self._deadline = None
             self._reject(
                 _problem_bytes(408, "Request Timeout", "[cio-aep] the request was too slow")
             )
@@ -111,20 +116,16 @@ def _guarded_protocol(header_timeout: float) -> Any:
             super().on_message_begin()
             self._reading_head = True
             self._head_bytes = 0
-            if self._deadline is None:
-                self._arm()
+            if self._request_started is None:
+                self._request_started = self.loop.time()
 
         def on_headers_complete(self) -> None:
             self._reading_head = False
             super().on_headers_complete()
 
         def on_message_complete(self) -> None:
-            self._disarm()
+            self._request_started = None
             super().on_message_complete()
-
-        def connection_lost(self, exc: Exception | None) -> None:
-            self._disarm()
-            super().connection_lost(exc)
 
     return GuardedHttpToolsProtocol
 
