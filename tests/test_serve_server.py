@@ -238,17 +238,21 @@ def test_cli_prints_url_first_verifies_and_summarises_on_sigint(tmp_path: Path) 
     assert KEY_TEXT.encode() not in stored
 
 
-def test_cli_sigterm_also_ends_with_summary_and_exit_0() -> None:
-    proc, url = _start_cli(["--port", "0", "--quiet"], {**os.environ})
+def test_cli_sigterm_ends_with_summary_and_drops_are_silent() -> None:
+    args = ["--port", "0", "--quiet", "--drop-rate", "1", "--seed", "3"]
+    proc, url = _start_cli(args, {**os.environ})
     try:
         assert url.startswith("http://127.0.0.1:")
         assert httpx.get(url + "/_cio-aep/health").json()["status"] == "ok"
+        with pytest.raises(httpx.RemoteProtocolError):
+            httpx.post(f"{url}/collection/{'ab' * 32}?x-adobe-flow-id=f", json=event())
     finally:
         proc.send_signal(signal.SIGTERM)
         _out, err = proc.communicate(timeout=15)
     assert proc.returncode == 0
     assert "GET /_cio-aep/health" not in err  # --quiet
-    assert "stopped: 1 requests" in err
+    assert "ASGI" not in err and "Traceback" not in err  # the drop is on purpose: no error log
+    assert "stopped: 2 requests, 0 accepted (0 duplicates), 0 rejected, 1 faults (1 dropped)" in err
 
 
 @pytest.mark.parametrize(

@@ -349,7 +349,7 @@ class EndpointApp:
                     length = -1
         qs: bytes = scope["query_string"]
         params = _cached_query(qs) if qs else _NO_PARAMS
-        flow = params.get(FLOW_PARAM, flow)
+        flow = params.get(FLOW_PARAM) or flow
         if not flow:
             return await self._problem(
                 send,
