@@ -93,7 +93,14 @@ class ReplayConfig:
 
     @property
     def duplicate_window(self) -> int:
+        """At most this many events are sent without their outcome being durable."""
         return self.window if self.window is not None else max(512, 8 * self.workers)
+
+    @property
+    def reserve_step(self) -> int:
+        """How far ahead of the events sent the checkpoint reserves positions: small, so that a
+        resumed run counts few possible duplicates; not tiny, so that syncs stay rare."""
+        return min(self.duplicate_window, max(64, 4 * self.workers))
 
 
 class Item:
@@ -485,9 +492,10 @@ class _Run:
         """With a checkpoint: keep sent-but-not-recorded events within the window."""
         if self.log is None:
             return
-        if position + self.window // 2 >= self.sent_below_wanted:
+        step = self.config.reserve_step
+        if position + step // 2 >= self.sent_below_wanted:
             # Reserve ahead, before we get there, so sending rarely waits for a sync.
-            self.sent_below_wanted = max(self.sent_below_wanted, position + self.window)
+            self.sent_below_wanted = max(self.sent_below_wanted, position + step)
             self.flush_wanted.set()
         async with self.durable:
             while self.unresolved >= self.window or position >= self.sent_below_durable:
