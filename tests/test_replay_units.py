@@ -227,3 +227,22 @@ def test_summary_text_and_json_agree() -> None:
     text = render_summary(stats)
     assert "accepted        1" in text and "200: 1, 400: 1" in text
     assert LatencyHistogram().percentile(50) is None
+
+
+# ------------------------------------------------------------------------------ progress
+
+
+def test_plain_progress_writes_a_line_per_interval() -> None:
+    import io
+
+    from cio_aep.replay.progress import PlainProgress, progress_for
+
+    stream = io.StringIO()
+    progress = PlainProgress(stream, interval=0.0)
+    progress.start(1000)
+    stats = ReplayStats(read=10, sent=8, accepted=7, dead_lettered=1)
+    progress.update(stats, 500)
+    line = stream.getvalue()
+    assert line.startswith("replay: 10 read, 8 sent, 7 accepted, 1 dead-lettered, ")
+    assert "ETA" in line and line.endswith("\n")
+    assert isinstance(progress_for(io.StringIO(), color=False), PlainProgress)
