@@ -83,7 +83,7 @@ def side_by_side(*funcs: Callable[[], object], runs: int = 25) -> list[float]:
     """Best time of each function, run in turn so that a busy machine slows them alike."""
     times: list[list[float]] = [[] for _ in funcs]
     for _ in range(runs):
-        for func, bucket in zip(funcs, times):
+        for func, bucket in zip(funcs, times, strict=True):
             start = time.perf_counter()
             func()
             bucket.append(time.perf_counter() - start)

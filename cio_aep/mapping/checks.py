@@ -141,18 +141,21 @@ class _Checker:
         schema = self.options.schema
         first = self.first_by_destination
         fast_kinds = _FAST_KINDS
+        source: str | None
+        destination: str | None
+        kind: str | None
         for index, item in enumerate(self.mset.items):
             # Fast path: a current-form entry with string source and destination.
             if item.__class__ is dict:
-                source = item.get("source")  # type: ignore[attr-defined]
-                destination = item.get("destination")  # type: ignore[attr-defined]
-                kind = fast_kinds.get(item.get("sourceType"))  # type: ignore[attr-defined]
+                source = item.get("source")
+                destination = item.get("destination")
+                kind = fast_kinds.get(item.get("sourceType"))
                 fast = (
                     kind is not None
                     and source.__class__ is str
                     and destination.__class__ is str
-                    and "sourceAttribute" not in item  # type: ignore[operator]
-                    and "destinationXdmPath" not in item  # type: ignore[operator]
+                    and "sourceAttribute" not in item
+                    and "destinationXdmPath" not in item
                 )
             else:
                 fast = False
@@ -182,7 +185,7 @@ class _Checker:
                         types = sources.lookup(key)
                         if types is None:
                             self._unknown_source(index, source)
-                if key in CANONICAL_SET:
+                if key in CANONICAL_SET and destination:
                     self.by_source.setdefault(key, index)
                 if schema is not None and destination:
                     self._types(index, key, destination, types, schema)
@@ -192,7 +195,7 @@ class _Checker:
                 if kind is EXPRESSION:
                     self._expression(index, source)
                 elif kind is not STATIC:
-                    self._unknown_type(index, kind)
+                    self._unknown_type(index, str(kind))
             elif source is not None:
                 self._empty(index, rules.EMPTY_SOURCE, "source", SOURCE_KEYS)
             if not destination or (destination[0] <= " " and destination.isspace()):
@@ -205,7 +208,7 @@ class _Checker:
                 # Only destinations that may end in a mandatory field's name are split.
                 if destination.endswith(_NAME_ENDINGS) or destination[-1] == "]":
                     name = last_segment(destination)
-                    if name in MANDATORY_SET:
+                    if name in MANDATORY_SET and source and not source.isspace():
                         self.by_name.setdefault(name, index)
             else:
                 self._duplicate(index, destination, earlier)
@@ -263,7 +266,7 @@ class _Checker:
         reported: set[str] = set()
         for ref in field_references(source):
             key = normalise(ref.path)
-            if key in CANONICAL_SET:
+            if key in CANONICAL_SET and self._has_destination(index):
                 self.by_expression.setdefault(key, index)
             if sources.lookup(key) is None and key not in reported:
                 reported.add(key)
@@ -290,6 +293,10 @@ class _Checker:
                 keys=SOURCE_KEYS,
                 hint="multiply by 1000: dformat(${timestamp} * 1000, ...)",
             )
+
+    def _has_destination(self, index: int) -> bool:
+        destination = normalise_item(index, self.mset.items[index])[1]
+        return bool(destination and not destination.isspace())
 
     def _timestamp(self, index: int, destination: str, xdm_type: str) -> None:
         target = f"{destination!r} ({xdm_type})" if xdm_type else repr(destination)

@@ -163,6 +163,24 @@ def _xdm_type(node: dict[str, Any]) -> str:
     return ""
 
 
+def _node_type(
+    node: dict[str, Any], root: dict[str, Any], ids: dict[str, dict[str, Any]], depth: int
+) -> str:
+    """The XDM type of a node, following `$ref` and `allOf`; "" when it cannot be known."""
+    found = _xdm_type(node)
+    if found or depth > 8:
+        return found
+    ref = node.get("$ref")
+    if isinstance(ref, str):
+        target = _resolve(ref, root, ids)
+        if isinstance(target, dict):
+            found = _node_type(target, root, ids, depth + 1)
+    for part in node.get("allOf") or ():
+        if not found and isinstance(part, dict):
+            found = _node_type(part, root, ids, depth + 1)
+    return found
+
+
 def _walk(
     node: object,
     prefix: str,
@@ -195,10 +213,10 @@ def _walk(
             key = name.replace(".", "\\.")
             path = f"{prefix}.{key}" if prefix else key
             if isinstance(child, dict):
-                schema.types.setdefault(path, _xdm_type(child) or "object")
+                schema.types.setdefault(path, _node_type(child, root, ids, 0))
             _walk(child, path, schema, root, ids, depth + 1, seen)
     items = node.get("items")
     if isinstance(items, dict) and prefix:
         item_path = f"{prefix}[*]"
-        schema.types.setdefault(item_path, _xdm_type(items) or "object")
+        schema.types.setdefault(item_path, _node_type(items, root, ids, 0))
         _walk(items, item_path, schema, root, ids, depth + 1, seen)
