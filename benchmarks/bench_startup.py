@@ -113,6 +113,11 @@ def main() -> int:
         env = {k: v for k, v in os.environ.items() if not k.startswith("CIO_")}
         env["NO_COLOR"] = "1"
         env["PYTHONPATH"] = str(folder)  # so that `-m hello_typer` finds the hello-world
+        # Installed users run from .pyc files; with PYTHONDONTWRITEBYTECODE every start would
+        # recompile our sources (and not the hello-world's libraries). Cache them in the temp
+        # folder, not in the working tree; the warm-up runs fill the cache.
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+        env["PYTHONPYCACHEPREFIX"] = str(folder / "pycache")
 
         # (label, launch mode, argv)
         jobs: list[tuple[str, str, list[str]]] = [
