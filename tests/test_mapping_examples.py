@@ -63,9 +63,7 @@ def check_findings(expect: dict[str, Any], document: dict[str, Any]) -> None:
     wanted = sorted((expected_key(i) for i in expect.get("findings", [])), key=repr)
     # Pair every expected item with the findings of its rule, in the same shape.
     shapes = {item["rule"]: item for item in expect.get("findings", [])}
-    got = sorted(
-        (key(shapes.get(f["rule_id"], {}), f) for f in document["findings"]), key=repr
-    )
+    got = sorted((key(shapes.get(f["rule_id"], {}), f) for f in document["findings"]), key=repr)
     assert got == wanted
 
 
@@ -103,11 +101,7 @@ def test_invalid_inputs_give_exactly_the_expected_findings(path: Path) -> None:
 
 def test_every_input_format_is_covered() -> None:
     formats = {
-        json.loads(
-            CliRunner()
-            .invoke(app, ["validate-mapping", "-f", "json", str(p), *expectation(p).get("args", [])])
-            .stdout
-        )["details"]["inputs"][0]["shape"]
+        run_json(p, expectation(p).get("args", []))[1]["details"]["inputs"][0]["shape"]
         for p in inputs(DATA / "valid")
     }
     assert {
@@ -120,9 +114,7 @@ def test_every_input_format_is_covered() -> None:
     } <= formats
 
 
-@pytest.mark.parametrize(
-    "path", inputs(EXAMPLES), ids=lambda p: p.name
-)
+@pytest.mark.parametrize("path", inputs(EXAMPLES), ids=lambda p: p.name)
 def test_examples(path: Path) -> None:
     result = CliRunner().invoke(app, ["validate-mapping", str(path)])
     expected = 1 if path.name.startswith("invalid") else 0

@@ -101,7 +101,9 @@ def test_m003_unknown_source_with_did_you_mean() -> None:
         [{"sourceType": "ATTRIBUTE", "source": "data.identifier.id", "destination": "_x.a"}]
     )
     assert ids(report) == ["CIO-M003"]
-    assert report.findings[0].hint and "did you mean data.identifiers.id?" in report.findings[0].hint
+    assert (
+        report.findings[0].hint and "did you mean data.identifiers.id?" in report.findings[0].hint
+    )
     # Array indexes match [*]; unlisted members of open objects are accepted.
     fine = [
         {"source": "data.recipients[0].device_id", "destination": "_x.b"},
@@ -143,12 +145,16 @@ def test_m005_expression_too_long() -> None:
     report = check([{"sourceType": "EXPRESSION", "source": long, "destination": "_x.f"}])
     assert ids(report) == ["CIO-M005"]
     ok = "concat(" + ", ".join(["metric"] * 500) + ")"
-    assert len(ok) <= 4096 and ids(check([{"sourceType": "EXPRESSION", "source": ok,
-                                            "destination": "_x.f"}])) == []
+    assert (
+        len(ok) <= 4096
+        and ids(check([{"sourceType": "EXPRESSION", "source": ok, "destination": "_x.f"}])) == []
+    )
 
 
 def test_m006_duplicate_destination() -> None:
-    report = check([{"sourceType": "ATTRIBUTE", "source": "data.subject", "destination": "_acme.id"}])
+    report = check(
+        [{"sourceType": "ATTRIBUTE", "source": "data.subject", "destination": "_acme.id"}]
+    )
     assert ids(report) == ["CIO-M006"]
 
 
@@ -190,7 +196,13 @@ def test_m010_timestamp_as_plain_attribute() -> None:
     )
     assert not strict.ok
     seconds = check(
-        [{"sourceType": "EXPRESSION", "source": 'dformat(timestamp, "yyyy")', "destination": "_x.t"}]
+        [
+            {
+                "sourceType": "EXPRESSION",
+                "source": 'dformat(timestamp, "yyyy")',
+                "destination": "_x.t",
+            }
+        ]
     )
     assert ids(seconds) == ["CIO-M010"]
 

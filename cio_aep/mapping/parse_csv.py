@@ -53,7 +53,10 @@ def header_delimiter(line: str) -> str | None:
     for delimiter in _DELIMITERS:
         if delimiter not in line:
             continue
-        cells = next(csv.reader([line], delimiter=delimiter), [])
+        try:
+            cells = next(csv.reader([line], delimiter=delimiter), [])
+        except csv.Error:  # e.g. a lone carriage return: not a header line
+            continue
         roles = {column_role(cell) for cell in cells}
         if "source" in roles and "destination" in roles:
             return delimiter
