@@ -317,6 +317,8 @@ class _Run:
     # --------------------------------------------------------------------------- input side
 
     async def next_item(self) -> Item | None:
+        if self.pending and not self.draining:  # the common case: no lock, no await
+            return self.pending.popleft()
         async with self.take_lock:
             while not self.pending:
                 if self.input_over or self.draining:
@@ -586,6 +588,8 @@ class _Run:
             await asyncio.gather(ticker, flusher, return_exceptions=True)
             self.changed += 1  # always leave a final snapshot
             await self.flush()
+            if self.input_over and self.total_bytes is not None and self.error is None:
+                self.bytes_done = self.total_bytes  # estimates from text lengths fall short
             self.progress.update(self.stats, self.bytes_done)
             self.progress.stop()
         self.finish_stats()
