@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -47,10 +48,19 @@ def validate_events(
     """
     from cio_aep.event_check import check_event_files
     from cio_aep.reporters import render_report
+    from cio_aep.signing import KEY_ENV
 
     result = check_event_files(files, strict=strict, keep_checks=fmt is ReportFormat.junit)
     report = result.report
-    text = render_report(report, fmt.value, color=output is None and color_enabled(sys.stdout))
+    # In GitHub Actions, mask the signing key for every later step of the job: a step that
+    # prints it by mistake then shows `***`. Only the github format emits masks.
+    key = os.environ.get(KEY_ENV, "").strip()
+    text = render_report(
+        report,
+        fmt.value,
+        color=output is None and color_enabled(sys.stdout),
+        masks=[key] if key else [],
+    )
     write_data(text, output, force=force)
     if result.unreadable:
         info(f"error: {result.unreadable} unreadable input(s); see the report")
