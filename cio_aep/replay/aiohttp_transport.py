@@ -1,12 +1,15 @@
 """The replay hot path: one shared aiohttp session, keep-alive connections, one POST per event.
 
-Why aiohttp (measured on this 2-core machine, 20,000 small POSTs, loopback, against a bare
-uvicorn app with uvloop + httptools): aiohttp's client reached 7,000-8,900 requests/s at
-concurrency 32; httpx's async client 300 requests/s (and the issue measured 240-800, slowing as
-concurrency grows); `hey` 24,700. AEP takes 4,000-5,000 requests/s per organisation, so httpx
-would make cio-aep the bottleneck of a backfill. httpx stays for `send-test-event` and tests;
-both go through the same request building (`cio_aep.delivery.request`), retry policy
-(`cio_aep.delivery.retry`) and answer explaining (`cio_aep.delivery.answer`).
+Why aiohttp (measured on this 2-core machine, small POSTs on loopback at concurrency 32, same
+bare uvicorn app with uvloop + httptools): aiohttp's client 7,000-8,900 requests/s when the
+machine was quiet (4,500-5,600 under load); httpx's async client 300 requests/s (the issue
+measured 240-800, slowing as concurrency grows); `hey` 24,700. AEP takes 4,000-5,000
+requests/s per organisation, so httpx would make cio-aep the bottleneck of a backfill. A profile
+of `replay` shows ~85 % of its CPU inside aiohttp (~130-150 µs a request); the rest is reading,
+pacing and bookkeeping. `benchmarks/bench_replay.py` measures it against `hey`.
+httpx stays for `send-test-event` and tests; both go through the same request building
+(`cio_aep.delivery.request`), retry policy (`cio_aep.delivery.retry`) and answer explaining
+(`cio_aep.delivery.answer`).
 
 The transport only moves bytes: it returns what came back (or which transport error), and the
 engine explains it with `explain_answer`.
