@@ -207,11 +207,6 @@ def _limited_memory() -> None:
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="validate-mapping reads its input whole with no size cap (cio_aep/mapping/loader.py "
-    "read_bytes): /dev/zero grows until memory runs out",
-)
 def test_dev_zero_validate_mapping_is_refused() -> None:
     proc = subprocess.run(
         [sys.executable, "-m", "cio_aep", "validate-mapping", "/dev/zero"],
@@ -373,11 +368,6 @@ def test_random_and_mutated_bytes(
     assert_clean(runner.invoke(app, COMMANDS[command](str(path))), command, tolerate=tolerate)
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="validate-mapping (cio_aep/mapping/parse_yaml.py) passes PyYAML's ReaderError text "
-    'through: a second line `in "<unicode string>", position N`',
-)
 @pytest.mark.parametrize("data", [b"\x01", b"mappings:\n  data.x\x05: _t.id\n"])
 def test_yaml_reader_error_is_one_line(runner: CliRunner, tmp_path: Path, data: bytes) -> None:
     path = tmp_path / "mapping.yaml"

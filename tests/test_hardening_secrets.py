@@ -308,14 +308,7 @@ def _mapping(tmp_path: Path) -> Path:
     "command",
     [
         "validate-events",
-        pytest.param(
-            "validate-mapping",
-            marks=pytest.mark.xfail(
-                strict=False,
-                reason="cio_aep/cli/validate_mapping.py does not pass masks=[CIO_SIGNING_KEY] "
-                "to render_report yet (owned by the validate-mapping helper)",
-            ),
-        ),
+        "validate-mapping",
     ],
 )
 def test_github_format_masks_the_key(command: str, tmp_path: Path) -> None:

@@ -7,6 +7,7 @@ runs (PlainParamsMixin).
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -115,7 +116,9 @@ def validate_mapping(
     )
     to_terminal = output is None or output == "-"
     color = output_format in ("text", "github") and to_terminal and color_enabled(sys.stdout)
-    text = render_report(report, output_format, color=color)
+    # In CI logs, ask the runner to mask the signing key should a later step print it.
+    key = os.environ.get("CIO_SIGNING_KEY", "").strip()
+    text = render_report(report, output_format, color=color, masks=[key] if key else ())
     write_data(text, Path(output) if output else None, force=force)
     if not report.ok:
         raise typer.Exit(1)

@@ -18,12 +18,25 @@ _UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
 _BLANK = re.compile(r"\s*")
 
 
+MAX_MAPPING_BYTES = 256 * 1024 * 1024  # far above any real mapping set; stops endless input
+
+
+def _capped(data: bytes, name: str) -> bytes:
+    if len(data) > MAX_MAPPING_BYTES:
+        raise InputError(
+            f"larger than {MAX_MAPPING_BYTES // (1024 * 1024)} MiB: not a mapping set", source=name
+        )
+    return data
+
+
 def read_bytes(name: str) -> bytes:
     """The raw bytes of a file, or of stdin for `-`; InputError when there are none to read."""
     if name == "-":
         stream = getattr(sys.stdin, "buffer", None)
         try:
-            return stream.read() if stream is not None else sys.stdin.read().encode("utf-8")
+            if stream is None:
+                return _capped(sys.stdin.read(MAX_MAPPING_BYTES + 1).encode("utf-8"), "-")
+            return _capped(stream.read(MAX_MAPPING_BYTES + 1), "-")
         except OSError as err:
             raise InputError(f"cannot read: {err.strerror or err}", source="-") from None
     path = Path(name)
@@ -36,7 +49,8 @@ def read_bytes(name: str) -> bytes:
     if stat.S_ISDIR(info.st_mode):
         raise InputError("is a directory, expected a mapping file", source=name)
     try:
-        return path.read_bytes()
+        with path.open("rb") as stream:
+            return _capped(stream.read(MAX_MAPPING_BYTES + 1), name)
     except PermissionError:
         raise InputError("permission denied", source=name) from None
     except OSError as err:

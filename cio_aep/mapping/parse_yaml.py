@@ -56,7 +56,7 @@ def parse_yaml(text: str, file: str) -> ParsedMappings:
         return _parse(loader, node, file)
     except yaml.MarkedYAMLError as err:
         mark = err.problem_mark or err.context_mark
-        problem = err.problem or err.context or "cannot parse"
+        problem = (err.problem or err.context or "cannot parse").splitlines()[0]
         raise InputError(
             f"invalid YAML: {problem}",
             source=file,
@@ -64,7 +64,8 @@ def parse_yaml(text: str, file: str) -> ParsedMappings:
             column=mark.column + 1 if mark else None,
         ) from None
     except yaml.YAMLError as err:
-        raise InputError(f"invalid YAML: {err}", source=file) from None
+        first = str(err).splitlines()[0] if str(err) else "cannot parse"
+        raise InputError(f"invalid YAML: {first}", source=file) from None
     except RecursionError:
         raise InputError("nested too deeply to read; not a mapping set", source=file) from None
     finally:
