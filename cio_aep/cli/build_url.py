@@ -13,38 +13,19 @@ import typer
 from typer.core import TyperCommand
 
 from cio_aep.cli.common import PlainParamsMixin, warn
+from cio_aep.cli.options import (
+    AllowHostOption,
+    DataflowIdOption,
+    EndpointOption,
+)
 from cio_aep.errors import UsageError
 from cio_aep.webhook_url import FLOW_ID_PARAM, WebhookUrl, build_webhook_url, parse_webhook_url
-
-ENDPOINT_ENV = "CIO_AEP_ENDPOINT"
-DATAFLOW_ID_ENV = "CIO_AEP_DATAFLOW_ID"
 
 
 def build_url(
     ctx: typer.Context,
-    endpoint: Annotated[
-        str | None,
-        typer.Option(
-            "--endpoint",
-            "-e",
-            envvar=ENDPOINT_ENV,
-            metavar="URL",
-            help="The Streaming endpoint shown on the dataflow's activity page in AEP "
-            "(https://dcs.adobedc.net/collection/{INLET_ID}).",
-            show_default=False,
-        ),
-    ] = None,
-    dataflow_id: Annotated[
-        str | None,
-        typer.Option(
-            "--dataflow-id",
-            "-d",
-            envvar=DATAFLOW_ID_ENV,
-            metavar="ID",
-            help="The Dataflow ID shown on the same page (a UUID; any case, braces accepted).",
-            show_default=False,
-        ),
-    ] = None,
+    endpoint: EndpointOption = None,
+    dataflow_id: DataflowIdOption = None,
     from_flow: Annotated[
         str | None,
         typer.Option(
@@ -56,16 +37,7 @@ def build_url(
             show_default=False,
         ),
     ] = None,
-    allow_host: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--allow-host",
-            metavar="HOST",
-            help="Accept this host besides *.adobedc.net, e.g. a proxy in front of AEP "
-            "(repeatable). Loopback hosts (127.0.0.1, localhost, ::1) are always accepted.",
-            show_default=False,
-        ),
-    ] = None,
+    allow_host: AllowHostOption = None,
     as_json: Annotated[
         bool,
         typer.Option(

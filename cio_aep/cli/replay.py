@@ -15,12 +15,12 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from cio_aep.cli.common import color_enabled, info, warn
+from cio_aep.cli.options import URL_ENV, AllowHostOption, SigningKeyFileOption
 from cio_aep.errors import ExitCode, InputError, UsageError
 
 if TYPE_CHECKING:
     from cio_aep.replay.summary import ReplayStats
 
-URL_ENV = "CIO_AEP_URL"
 RATE_WARNING = 5000.0
 MAX_CONCURRENCY = 1000
 NOTICE_LIMIT = 20  # per-event notices shown on stderr before "... and N more"
@@ -48,16 +48,7 @@ def replay(
             show_default=False,
         ),
     ],
-    allow_host: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--allow-host",
-            metavar="HOST",
-            help="Accept this host besides *.adobedc.net (repeatable). Loopback is always "
-            "accepted.",
-            show_default=False,
-        ),
-    ] = None,
+    allow_host: AllowHostOption = None,
     concurrency: Annotated[
         int,
         typer.Option(
@@ -145,16 +136,7 @@ def replay(
         bool,
         typer.Option("--json", help="Print the summary as JSON on stdout."),
     ] = False,
-    signing_key_file: Annotated[
-        Path | None,
-        typer.Option(
-            "--signing-key-file",
-            metavar="FILE",
-            help="File holding the webhook's signing key (else CIO_SIGNING_KEY); requests "
-            "are signed like Customer.io's. There is no option taking the key itself.",
-            show_default=False,
-        ),
-    ] = None,
+    signing_key_file: SigningKeyFileOption = None,
 ) -> None:
     """Send files of events to a webhook URL as Customer.io would, fast, losing none.
 

@@ -8,12 +8,18 @@ from __future__ import annotations
 
 import json
 import sys
-from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from cio_aep.cli.common import info, warn
+from cio_aep.cli.options import (
+    URL_ENV,
+    AllowHostOption,
+    DataflowIdOption,
+    EndpointOption,
+    SigningKeyFileOption,
+)
 from cio_aep.errors import NetworkError, UsageError
 
 if TYPE_CHECKING:
@@ -22,9 +28,6 @@ if TYPE_CHECKING:
     from cio_aep.signing import SigningKey
     from cio_aep.webhook_url import WebhookUrl
 
-URL_ENV = "CIO_AEP_URL"
-ENDPOINT_ENV = "CIO_AEP_ENDPOINT"
-DATAFLOW_ID_ENV = "CIO_AEP_DATAFLOW_ID"
 DEFAULT_EVENT = "customer:subscribed"
 MAX_COUNT = 1000  # a test tool: volume is `replay`'s job
 SYNC_VALIDATION_LIMIT = 60  # requests a minute per connection (DOMAIN.md §3)
@@ -44,38 +47,9 @@ def send_test_event(
             show_default=False,
         ),
     ] = None,
-    endpoint: Annotated[
-        str | None,
-        typer.Option(
-            "--endpoint",
-            "-e",
-            envvar=ENDPOINT_ENV,
-            metavar="URL",
-            help="Instead of --url: the dataflow's Streaming endpoint (with --dataflow-id).",
-            show_default=False,
-        ),
-    ] = None,
-    dataflow_id: Annotated[
-        str | None,
-        typer.Option(
-            "--dataflow-id",
-            "-d",
-            envvar=DATAFLOW_ID_ENV,
-            metavar="ID",
-            help="The Dataflow ID (a UUID), with --endpoint.",
-            show_default=False,
-        ),
-    ] = None,
-    allow_host: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--allow-host",
-            metavar="HOST",
-            help="Accept this host besides *.adobedc.net, e.g. a proxy (repeatable). Loopback "
-            "hosts are always accepted.",
-            show_default=False,
-        ),
-    ] = None,
+    endpoint: EndpointOption = None,
+    dataflow_id: DataflowIdOption = None,
+    allow_host: AllowHostOption = None,
     event: Annotated[
         list[str] | None,
         typer.Option(
@@ -126,16 +100,7 @@ def send_test_event(
             show_default=False,
         ),
     ] = None,
-    signing_key_file: Annotated[
-        Path | None,
-        typer.Option(
-            "--signing-key-file",
-            metavar="FILE",
-            help="File holding the webhook's signing key (else CIO_SIGNING_KEY). Requests are "
-            "signed with X-CIO-Timestamp and X-CIO-Signature like Customer.io's.",
-            show_default=False,
-        ),
-    ] = None,
+    signing_key_file: SigningKeyFileOption = None,
     timeout: Annotated[
         float,
         typer.Option("--timeout", metavar="SECONDS", help="Per attempt; Customer.io's is 4 s."),

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from cio_aep.cli.common import info, warn
+from cio_aep.cli.options import SigningKeyFileOption
 
 _LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 
@@ -33,14 +34,7 @@ def serve(
             dir_okay=False,
         ),
     ] = None,
-    signing_key_file: Annotated[
-        Path | None,
-        typer.Option(
-            help="Verify X-CIO-Signature with the key in this file (or set CIO_SIGNING_KEY); "
-            "wrong or missing signatures get 401.",
-            dir_okay=False,
-        ),
-    ] = None,
+    signing_key_file: SigningKeyFileOption = None,
     fail_rate: Annotated[
         float, typer.Option(help="Share of requests (0..1) answered with a --fail-status.")
     ] = 0.0,
