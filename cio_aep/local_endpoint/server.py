@@ -238,7 +238,7 @@ class RunningServer:
     @property
     def inlet_url(self) -> str:
         """The webhook URL to give a sender: endpoint + `?x-adobe-flow-id=`."""
-        return f"{self.endpoint}?x-adobe-flow-id={self.flow_id}"
+        return webhook_url(self.url, self.app.config)
 
     def stop(self) -> None:
         """Stop serving, wait for the thread, commit and close the store."""
@@ -264,6 +264,19 @@ class RunningServer:
         return f"RunningServer({self.url})"
 
 
+def _prepare(
+    config: ServeConfig, store: EventStore | None = None
+) -> tuple[EndpointApp, socket.socket, str, Any]:
+    """The app, its bound socket, the URL it listens on, and the uvicorn server to run it."""
+    try:
+        store = store if store is not None else EventStore(config.store_path)
+    except StoreError as err:
+        raise UsageError(str(err)) from None
+    app = EndpointApp(config, store)
+    sock = bind_socket(config.host, config.port)
+    return app, sock, socket_url(sock), _uvicorn_server(app, config)
+
+
 def start_background_server(
     config: ServeConfig | None = None, *, store: EventStore | None = None
 ) -> RunningServer:
@@ -272,14 +285,8 @@ def start_background_server(
     `config.port` 0 (the default) picks a free port; see `RunningServer.url`.
     """
     config = config or ServeConfig()
-    try:
-        store = store if store is not None else EventStore(config.store_path)
-    except StoreError as err:
-        raise UsageError(str(err)) from None
-    app = EndpointApp(config, store)
-    sock = bind_socket(config.host, config.port)
-    url = socket_url(sock)
-    server = _uvicorn_server(app, config)
+    app, sock, url, server = _prepare(config, store)
+    store = app.store
     thread = threading.Thread(
         target=server.run, kwargs={"sockets": [sock]}, name=f"cio-aep-serve {url}", daemon=True
     )
@@ -331,14 +338,8 @@ def serve_forever(
     """
     out = out or sys.stdout
     err = err or sys.stderr
-    try:
-        store = EventStore(config.store_path)
-    except StoreError as error:
-        raise UsageError(str(error)) from None
-    app = EndpointApp(config, store)
-    sock = bind_socket(config.host, config.port)
-    base = socket_url(sock)
-    server = _uvicorn_server(app, config)
+    app, sock, base, server = _prepare(config)
+    store = app.store
     out.write(base + "\n")
     out.flush()
     err.write(f"webhook URL: {webhook_url(base, config)}\n")
