@@ -23,6 +23,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from cio_aep.source_schema import ADOBE_SAMPLE
+
 TARGET = 1.15
 TARGETED = ("build-url", "--version")
 
@@ -43,32 +45,9 @@ if __name__ == "__main__":
 
 INLET = "febc116d22ba0ea2868e9c93b199375302afb8a589617700991bb8f3f0341ad7"
 FLOW = "439b3fc4-3042-4a3a-b5e0-a494898d3fb0"
-EVENT = {
-    "event_id": "01E4C4CT6YDC7Y5M7FE1GWWPQJ",
-    "object_type": "customer",
-    "metric": "subscribed",
-    "timestamp": 1613063089,
-    "data": {
-        "customer_id": "42",
-        "email_address": "test@example.com",
-        "identifiers": {"id": "42", "email": "test@example.com", "cio_id": "d9c106000001"},
-    },
-}
-MAPPING = {
-    "outputSchema": {"schemaRef": {"id": "https://ns.adobe.com/acme/schemas/cio"}},
-    "mappings": [
-        {"sourceType": "ATTRIBUTE", "source": source, "destination": f"_acme.{target}"}
-        for source, target in (
-            ("object_type", "object_type"),
-            ("data.identifiers.id", "id"),
-            ("data.identifiers.email", "email"),
-            ("event_id", "event_id"),
-            ("data.identifiers.cio_id", "cio_id"),
-            ("metric", "metric"),
-            ("timestamp", "timestamp"),
-        )
-    ],
-}
+# Inputs of the file-reading commands: Adobe's sample event and the demo mapping.
+EVENT = ADOBE_SAMPLE
+MAPPING_FILE = Path(__file__).resolve().parents[1] / "examples" / "demo-mapping.json"
 
 
 def commands(folder: Path) -> dict[str, list[str]]:
@@ -108,7 +87,7 @@ def main() -> int:
         hello_script.write_text(f"#!{sys.executable}\n{HELLO}", encoding="utf-8")
         hello_script.chmod(0o755)
         (folder / "event.json").write_text(json.dumps(EVENT), encoding="utf-8")
-        (folder / "mapping.json").write_text(json.dumps(MAPPING), encoding="utf-8")
+        (folder / "mapping.json").write_bytes(MAPPING_FILE.read_bytes())
 
         env = {k: v for k, v in os.environ.items() if not k.startswith("CIO_")}
         env["NO_COLOR"] = "1"
