@@ -10,6 +10,7 @@ from cio_aep.event_reader import display_name, read_events
 from cio_aep.event_validation import INVALID_JSON, validate_event
 from cio_aep.findings import Finding, Report, Rule
 
+PROGRESS_EVERY = 4096  # events between two `on_progress` calls
 UNREADABLE = Rule("CIO-E009", "unreadable-input", "The file cannot be read as JSON or NDJSON.")
 
 
@@ -57,7 +58,7 @@ def check_event_files(
                 if keep_checks:
                     report.checks.append(check)
                 report.checks_total += 1
-                if on_progress is not None and result.events % 4096 == 0:
+                if on_progress is not None and result.events % PROGRESS_EVERY == 0:
                     on_progress(result.events)
         except InputError as err:
             result.unreadable += 1

@@ -299,13 +299,7 @@ def _read_array(head: bytes, stream: IO[bytes], name: str, limit: int) -> Iterat
             buf, pos = buf[pos:], 0
 
 
-def iter_paths(sources: list[str]) -> Iterator[ReadEvent]:
-    """All events of several sources in order."""
-    for source in sources:
-        yield from read_events(source)
-
-
 __all__ = [
-    "MAX_RECORD_BYTES", "ReadEvent", "display_name", "iter_paths", "open_source", "read_events",
+    "MAX_RECORD_BYTES", "ReadEvent", "display_name", "open_source", "read_events",
 ]  # fmt: skip
 

@@ -46,11 +46,16 @@ def validate_events(
 
         cio-aep validate-events captured.ndjson --format github
     """
-    from cio_aep.event_check import check_event_files
+    from cio_aep.event_check import PROGRESS_EVERY, check_event_files
     from cio_aep.reporters import render_report
     from cio_aep.signing import KEY_ENV
 
-    result = check_event_files(files, strict=strict, keep_checks=fmt is ReportFormat.junit)
+    progress = _progress_line if sys.stderr.isatty() else None
+    result = check_event_files(
+        files, strict=strict, keep_checks=fmt is ReportFormat.junit, on_progress=progress
+    )
+    if progress is not None and result.events >= PROGRESS_EVERY:
+        sys.stderr.write("\r\x1b[K")  # clear the progress line before the report
     report = result.report
     # In GitHub Actions, mask the signing key for every later step of the job: a step that
     # prints it by mistake then shows `***`. Only the github format emits masks.
@@ -67,6 +72,12 @@ def validate_events(
         raise typer.Exit(2)
     if not report.ok:
         raise typer.Exit(1)
+
+
+def _progress_line(events: int) -> None:
+    """A one-line counter on the terminal for long files (stderr, overwritten in place)."""
+    sys.stderr.write(f"\r{events:,} events checked…")
+    sys.stderr.flush()
 
 
 def register(app: typer.Typer) -> None:
