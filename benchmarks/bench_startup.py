@@ -47,7 +47,7 @@ INLET = "febc116d22ba0ea2868e9c93b199375302afb8a589617700991bb8f3f0341ad7"
 FLOW = "439b3fc4-3042-4a3a-b5e0-a494898d3fb0"
 # Inputs of the file-reading commands: Adobe's sample event and the demo mapping.
 EVENT = ADOBE_SAMPLE
-MAPPING_FILE = Path(__file__).resolve().parents[1] / "examples" / "demo-mapping.json"
+MAPPING_FILE = Path(__file__).resolve().parents[1] / "cio_aep" / "demo_mapping.json"
 
 
 def commands(folder: Path) -> dict[str, list[str]]:

@@ -15,7 +15,8 @@ from typing import Any
 from cio_aep.signing import SigningKey
 
 DEMO_KEY = SigningKey("cio-aep-demo-signing-key")  # a throwaway key, for the local endpoint only
-EXAMPLE_MAPPING = Path(__file__).resolve().parent.parent / "examples" / "demo-mapping.json"
+# Shipped inside the package, so the demo also works from an installed wheel.
+DEMO_MAPPING = Path(__file__).resolve().parent / "demo_mapping.json"
 
 
 @dataclass
@@ -56,21 +57,6 @@ def _count_leaves(value: Any) -> int:
     return 1
 
 
-def _mapping_data() -> dict[str, Any] | str:
-    """The example mapping: the repository's file when present, else the same set inline."""
-    if EXAMPLE_MAPPING.exists():
-        return str(EXAMPLE_MAPPING)
-    fields = {"object_type": "object_type", "id": "data.identifiers.id",
-              "email": "data.identifiers.email", "event_id": "event_id",
-              "cio_id": "data.identifiers.cio_id", "metric": "metric"}  # fmt: skip
-    mappings = [{"sourceType": "ATTRIBUTE", "source": src, "destination":
-                 f"_tenant.customerio.{name}"} for name, src in fields.items()]  # fmt: skip
-    mappings.append({"sourceType": "EXPRESSION", "source": "dformat(timestamp * 1000, "
-                     "\"yyyy-MM-dd'T'HH:mm:ss.SSSX\")",
-                     "destination": "_tenant.customerio.timestamp"})  # fmt: skip
-    return {"mappings": mappings}
-
-
 def run_demo(
     *, seed: int | None = None, step: Callable[[str], None] = lambda _: None
 ) -> DemoResult:
@@ -91,7 +77,7 @@ def run_demo(
     result.schema_fields = _count_leaves(superset_sample(CATALOG.aep_supported(), generator))
 
     step("validating the example mapping")
-    report = validate_mapping(_mapping_data())
+    report = validate_mapping(str(DEMO_MAPPING))
     result.mapping_ok = report.ok
     result.mapping_summary = [
         f"{'✓' if item.ok else '✗'} {item.label}  {item.detail}".rstrip()

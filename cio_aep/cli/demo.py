@@ -13,7 +13,7 @@ def demo(
     """Run the whole job against a local AEP endpoint, with nothing to set up.
 
     Starts `cio-aep serve` on a free loopback port, builds and checks the webhook URL,
-    validates the example mapping (examples/demo-mapping.json), sends one signed event of every
+    validates the example mapping (cio_aep/demo_mapping.json), sends one signed event of every
     AEP-supported type exactly as Customer.io would, and shows what was sent, what came back and
     what was stored. Nothing leaves this machine.
 
@@ -35,7 +35,7 @@ def demo(
 
     out.print(f"\n[bold]1. Source schema[/bold]: cio-aep generate-schema --all-events "
               f"gives a sample with {result.schema_fields} fields to upload to AEP.")
-    out.print("[bold]2. Mapping[/bold] (examples/demo-mapping.json): "
+    out.print("[bold]2. Mapping[/bold] (cio_aep/demo_mapping.json): "
               + ("[green]valid[/green]" if result.mapping_ok else "[red]invalid[/red]"))
     for line in result.mapping_summary:
         out.print(f"   {line}", markup=False, highlight=False)
