@@ -225,6 +225,48 @@ def _explain_400(doc: object, details: list[str]) -> tuple[str, str]:
     )
 
 
+_UNAVAILABLE = "AEP is temporarily unavailable. Try again later (honouring Retry-After)."
+# Answers whose meaning depends on the status alone: (title, what it means and what to do).
+_STATUS_TEXT: dict[int, tuple[str, str]] = {
+    401: ("Authenticated inlet", (
+        "This streaming connection requires authentication (an Adobe bearer token), and "
+        "Customer.io cannot send one: every event would be refused. Create the Customer.io "
+        "source and dataflow without authentication, then use its new URL.")),
+    403: ("Forbidden", (
+        "AEP refused access to this inlet. Check the URL is this dataflow's, and any IP "
+        "allow-list or proxy in between.")),
+    404: ("No such inlet", (
+        "Nothing answers at this URL: the inlet ID (the 64 hex characters after "
+        "/collection/) or the host is wrong, or the connection was deleted. Copy the "
+        "streaming endpoint again from the dataflow's activity page.")),
+    405: ("Method not allowed", (
+        "This URL does not take a POST: it is not a streaming endpoint "
+        "(https://dcs.adobedc.net/collection/<inlet id>?x-adobe-flow-id=<dataflow id>).")),
+    410: ("Gone", "This inlet no longer exists: create or pick a live dataflow."),
+    413: ("Payload too large", (
+        "AEP takes at most 1 MB per request (about 10 KB per record is recommended). "
+        "Customer.io cannot split an event: keep large fields out of the payload.")),
+    429: ("Too many requests", (
+        "AEP is rate-limiting this connection (with syncValidation, 60 requests a minute). "
+        "Send more slowly; Retry-After says when to try again.")),
+    500: ("AEP server error", (
+        "AEP failed on its side. Try again later; if it persists, check Adobe's status page.")),
+    501: ("Not implemented", (
+        "This region's streaming endpoint does not support syncValidation: run again "
+        "without --sync-validation.")),
+    502: ("Bad gateway", _UNAVAILABLE),
+    503: ("Service unavailable", _UNAVAILABLE),
+    504: ("Gateway timeout", _UNAVAILABLE),
+}  # fmt: skip
+_SIGNATURE_REJECTED = ("Signature rejected", (
+    "The receiver checks X-CIO-Signature (a proxy, or `cio-aep serve` with a key) and "
+    "refused it: give it the same signing key as this webhook, and make sure nothing "
+    "between re-serialises the body."))
+_EMPTY_403 = ("Forbidden (empty answer)", (
+    "An empty 403 comes from IP allow-listing on the AEP side: this machine's address is "
+    "not allowed. Allow Customer.io's outbound IP addresses (and this one for testing)."))
+
+
 def _explain_status(status: int, doc: object, body: bytes) -> tuple[str, str, list[str]]:
     """(title, explanation, details) of a non-2xx answer."""
     details = problem_details(doc)
@@ -234,63 +276,11 @@ def _explain_status(status: int, doc: object, body: bytes) -> tuple[str, str, li
     if status == 400:
         title, text = _explain_400(doc, details)
     elif status == 401 and mentions_signature:
-        title, text = "Signature rejected", (
-            "The receiver checks X-CIO-Signature (a proxy, or `cio-aep serve` with a key) and "
-            "refused it: give it the same signing key as this webhook, and make sure nothing "
-            "between re-serialises the body."
-        )
-    elif status == 401:
-        title, text = "Authenticated inlet", (
-            "This streaming connection requires authentication (an Adobe bearer token), and "
-            "Customer.io cannot send one: every event would be refused. Create the Customer.io "
-            "source and dataflow without authentication, then use its new URL."
-        )
+        title, text = _SIGNATURE_REJECTED
     elif status == 403 and not body.strip():
-        title, text = "Forbidden (empty answer)", (
-            "An empty 403 comes from IP allow-listing on the AEP side: this machine's address is "
-            "not allowed. Allow Customer.io's outbound IP addresses (and this one for testing)."
-        )
-    elif status == 403:
-        title, text = "Forbidden", (
-            "AEP refused access to this inlet. Check the URL is this dataflow's, and any IP "
-            "allow-list or proxy in between."
-        )
-    elif status == 404:
-        title, text = "No such inlet", (
-            "Nothing answers at this URL: the inlet ID (the 64 hex characters after "
-            "/collection/) or the host is wrong, or the connection was deleted. Copy the "
-            "streaming endpoint again from the dataflow's activity page."
-        )
-    elif status == 405:
-        title, text = "Method not allowed", (
-            "This URL does not take a POST: it is not a streaming endpoint "
-            "(https://dcs.adobedc.net/collection/<inlet id>?x-adobe-flow-id=<dataflow id>)."
-        )
-    elif status == 410:
-        title, text = "Gone", "This inlet no longer exists: create or pick a live dataflow."
-    elif status == 413:
-        title, text = "Payload too large", (
-            "AEP takes at most 1 MB per request (about 10 KB per record is recommended). "
-            "Customer.io cannot split an event: keep large fields out of the payload."
-        )
-    elif status == 429:
-        title, text = "Too many requests", (
-            "AEP is rate-limiting this connection (with syncValidation, 60 requests a minute). "
-            "Send more slowly; Retry-After says when to try again."
-        )
-    elif status == 500:
-        title, text = "AEP server error", (
-            "AEP failed on its side. Try again later; if it persists, check Adobe's status page."
-        )
-    elif status == 501:
-        title, text = "Not implemented", (
-            "This region's streaming endpoint does not support syncValidation: run again "
-            "without --sync-validation."
-        )
-    elif status in (502, 503, 504):
-        title, text = {502: "Bad gateway", 503: "Service unavailable", 504: "Gateway timeout"}[
-            status
-        ], "AEP is temporarily unavailable. Try again later (honouring Retry-After)."
+        title, text = _EMPTY_403
+    elif status in _STATUS_TEXT:
+        title, text = _STATUS_TEXT[status]
     elif 300 <= status <= 399:
         title, text = f"Redirect ({status})", (
             "The URL redirects; how Customer.io handles redirects is not documented. Give "
