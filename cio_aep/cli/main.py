@@ -1,7 +1,7 @@
 """The `cio-aep` Typer application: registers every command and handles errors once.
 
 Command modules import only Typer and light core modules at import time; heavy libraries
-(httpx, uvicorn, aiohttp, rich tables) are imported inside the commands that use them, so that
+(httpx, uvicorn, httptools, rich tables) are imported inside the commands that use them, so that
 `build-url` and `--version` start as fast as Typer allows.
 """
 

@@ -1,6 +1,6 @@
 """`cio-aep replay`: deliver files of events to a webhook URL at AEP's rate, losing none.
 
-Only Typer and light modules are imported here; the engine (asyncio, aiohttp, Rich) is imported
+Only Typer and light modules are imported here; the engine (asyncio, httptools, Rich) is imported
 inside the command.
 """
 

@@ -10,7 +10,8 @@ The core is transport-free, so every HTTP client goes through the same logic:
 - `answer`: `explain_answer(status, headers, body)` turns AEP's answer into an `Outcome`; when no
   answer came, `explain_answer(None, {}, b"", error=error_kind_of(exc).value)`.
 
-A new transport (e.g. aiohttp for replay) plugs in by writing only the loop around its client:
+A new transport (e.g. replay's httptools client) plugs in by writing only the loop around
+its client:
 
     attempt = 0
     while True:

@@ -2,7 +2,7 @@
 
 One keep-alive client, one POST per attempt, a fresh signature per attempt, retries as the
 policy says, AEP's answer explained by `cio_aep.delivery.answer`. Replay's fast path runs the
-same core over aiohttp (see `cio_aep.delivery`).
+same core over its own httptools client (see `cio_aep.replay.http_transport`).
 """
 
 from __future__ import annotations

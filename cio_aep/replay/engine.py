@@ -5,7 +5,7 @@
   and hands them over in batches through a bounded queue: a slow endpoint slows the reading,
   never the other way round, and a blocking stdin never stalls the event loop.
 - N workers (1 with `--ordered`, so events go out one at a time in file order, as Customer.io
-  delivers) each take the next item, pace it (`RateLimiter`), send it (`AiohttpTransport`),
+  delivers) each take the next item, pace it (`RateLimiter`), send it (`HttpTransport`),
   explain the answer (`explain_answer`) and retry by `RetryPolicy`. An event ends accepted or in
   the dead-letter file; nothing else ends a delivery.
 - With a checkpoint, a flusher writes progress durably (dead-letter lines synced first) and
@@ -35,7 +35,6 @@ from cio_aep.delivery.answer import UNREACHABLE, ErrorKind, explain_answer
 from cio_aep.delivery.request import attempt_headers, build_delivery
 from cio_aep.delivery.retry import RetryPolicy
 from cio_aep.errors import CioAepError, InputError, NetworkError
-from cio_aep.replay.aiohttp_transport import RawAnswer
 from cio_aep.replay.checkpoint import (
     CheckpointLog,
     CheckpointState,
@@ -46,6 +45,7 @@ from cio_aep.replay.checkpoint import (
     make_header,
 )
 from cio_aep.replay.dead_letter import INVALID, DeadLetterWriter, unwrap_dead_letter
+from cio_aep.replay.http_transport import RawAnswer
 from cio_aep.replay.progress import NoProgress, ProgressSink
 from cio_aep.replay.rate import RateLimiter
 from cio_aep.replay.summary import ReplayStats
@@ -59,7 +59,7 @@ _UNREACHABLE = frozenset(kind.value for kind in UNREACHABLE)
 
 
 class Transport(Protocol):
-    """What the engine needs from an HTTP client (see `AiohttpTransport`)."""
+    """What the engine needs from an HTTP client (see `HttpTransport`)."""
 
     async def __aenter__(self) -> Transport: ...
 
@@ -655,9 +655,9 @@ def run_replay(
 
     async def main() -> _Run:
         if transport is None:
-            from cio_aep.replay.aiohttp_transport import AiohttpTransport
+            from cio_aep.replay.http_transport import HttpTransport
 
-            used: Transport = AiohttpTransport(
+            used: Transport = HttpTransport(
                 config.url, concurrency=config.workers, timeout=config.timeout
             )
         else:
