@@ -20,6 +20,7 @@ _LAZY = {
     "verify_signature": "cio_aep.signing",
     "validate_event": "cio_aep.event_validation",
     "build_webhook_url": "cio_aep.webhook_url",
+    "parse_webhook_url": "cio_aep.webhook_url",
     "WebhookUrl": "cio_aep.webhook_url",
     "validate_mapping": "cio_aep.mapping",
     "MappingReport": "cio_aep.mapping",
