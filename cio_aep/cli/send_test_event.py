@@ -255,11 +255,7 @@ def _resolve_target(
 
 
 def _refuse_with_file(**given: bool) -> None:
-    names = [
-        "--" + name.replace("_", "-") if name != "event" else "--event"
-        for name, on in given.items()
-        if on
-    ]
+    names = ["--" + name.replace("_", "-") for name, on in given.items() if on]
     if names:
         raise UsageError(
             f"--file sends its events as they are: {', '.join(names)} cannot apply to them"
