@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, lru_cache
 
 from cio_aep.errors import UsageError
 
@@ -338,6 +338,7 @@ def _message_events(
         yield EventType(object_type, metric, extras, variants, note=note)
 
 
+@lru_cache(maxsize=64)  # one object per pair: cheap lookups, stable identity
 def _subscription_event(object_type: str, metric: str) -> EventType:
     if metric == "cio_subscription_preferences_changed":
         return EventType(

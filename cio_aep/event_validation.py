@@ -4,7 +4,6 @@ break, lenient (warnings) where real payloads are looser than the spec (DOMAIN.m
 
 from __future__ import annotations
 
-from functools import lru_cache
 from typing import Any
 
 from cio_aep.catalog import (
@@ -104,10 +103,18 @@ def _checks(fields: tuple[FieldSpec, ...]) -> Checks:
     return tuple(out)
 
 
-@lru_cache(maxsize=512)
+# Keyed by names, not by the EventType: hashing a frozen dataclass hashes all its fields, and
+# that cost a third of validate-events' time.
+_DATA_CHECKS: dict[tuple[str, bool, str | None], Checks] = {}
+
+
 def _data_checks(event: EventType, variant_name: str | None) -> Checks:
-    variant = VARIANTS[variant_name] if variant_name else None
-    return _checks(event.data_fields(variant))
+    key = (event.key, event.subscription, variant_name)
+    checks = _DATA_CHECKS.get(key)
+    if checks is None:
+        variant = VARIANTS[variant_name] if variant_name else None
+        checks = _DATA_CHECKS[key] = _checks(event.data_fields(variant))
+    return checks
 
 
 _ID_CHECKS = _checks(IDENTIFIERS)
