@@ -59,3 +59,22 @@ SigningKeyFileOption = Annotated[
         show_default=False,
     ),
 ]
+RetriesOption = Annotated[
+    int,
+    typer.Option(
+        "--retries",
+        min=0,
+        max=10,
+        help="Retries after connection errors, timeouts, 429 and 5xx (never other 4xx), with "
+        "backoff and jitter, honouring Retry-After; same event_id, fresh signature.",
+    ),
+]
+TimeoutOption = Annotated[
+    float,
+    typer.Option(
+        "--timeout",
+        min=0.001,
+        metavar="SECONDS",
+        help="Per attempt; Customer.io's is 4 s (a slower answer is a failure to it).",
+    ),
+]

@@ -15,7 +15,13 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from cio_aep.cli.common import color_enabled, info, warn
-from cio_aep.cli.options import URL_ENV, AllowHostOption, SigningKeyFileOption
+from cio_aep.cli.options import (
+    URL_ENV,
+    AllowHostOption,
+    RetriesOption,
+    SigningKeyFileOption,
+    TimeoutOption,
+)
 from cio_aep.errors import ExitCode, InputError, UsageError
 
 if TYPE_CHECKING:
@@ -79,25 +85,8 @@ def replay(
             "(as Customer.io delivers). Ignores --concurrency.",
         ),
     ] = False,
-    retries: Annotated[
-        int,
-        typer.Option(
-            "--retries",
-            min=0,
-            max=10,
-            help="Retries after connection errors, timeouts, 429 and 5xx (never other 4xx), "
-            "with backoff and jitter, honouring Retry-After; same event_id, fresh signature.",
-        ),
-    ] = 3,
-    timeout: Annotated[
-        float,
-        typer.Option(
-            "--timeout",
-            min=0.001,
-            metavar="SECONDS",
-            help="Per attempt; Customer.io's is 4 s.",
-        ),
-    ] = 4.0,
+    retries: RetriesOption = 3,
+    timeout: TimeoutOption = 4.0,
     dead_letter: Annotated[
         Path | None,
         typer.Option(

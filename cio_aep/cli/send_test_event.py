@@ -18,7 +18,9 @@ from cio_aep.cli.options import (
     AllowHostOption,
     DataflowIdOption,
     EndpointOption,
+    RetriesOption,
     SigningKeyFileOption,
+    TimeoutOption,
 )
 from cio_aep.errors import NetworkError, UsageError
 
@@ -101,19 +103,8 @@ def send_test_event(
         ),
     ] = None,
     signing_key_file: SigningKeyFileOption = None,
-    timeout: Annotated[
-        float,
-        typer.Option("--timeout", metavar="SECONDS", help="Per attempt; Customer.io's is 4 s."),
-    ] = 4.0,
-    retries: Annotated[
-        int,
-        typer.Option(
-            "--retries",
-            min=0,
-            max=10,
-            help="Retries after connection errors, timeouts, 429 and 5xx (never other 4xx).",
-        ),
-    ] = 3,
+    timeout: TimeoutOption = 4.0,
+    retries: RetriesOption = 3,
     sync_validation: Annotated[
         bool,
         typer.Option(
