@@ -212,7 +212,7 @@ def _check_timestamp(timestamp: object, present: bool, add: Any) -> None:
             add(TIMESTAMP_UNIT, f"`timestamp` {timestamp} is negative", "$.timestamp")
     elif type(timestamp) is str:
         hint = "Customer.io sends an integer of Unix seconds, e.g. 1613063089"
-        if timestamp.strip().isdigit():
+        if timestamp.strip().isascii() and timestamp.strip().isdigit():
             hint = f"write it as a number without quotes: {timestamp.strip()}"
         add(TIMESTAMP_UNIT, f"`timestamp` is a string ({timestamp[:30]!r})", "$.timestamp", hint)
     else:

@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 import pytest
+from hypothesis import settings
+
+# --- hypothesis profiles ----------------------------------------------------------------------
+# No deadlines anywhere: a loaded CI machine is slow, not wrong. Locally every run draws new
+# examples, to find bugs; `.ci/run` picks "ci", which draws the same examples on every run, so a
+# landing is never refused by a draw that the commit under test did not cause.
+settings.register_profile("dev", deadline=None)
+settings.register_profile("ci", deadline=None, derandomize=True, database=None, print_blob=True)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
 
 if TYPE_CHECKING:
     from cio_aep.local_endpoint import RunningServer

@@ -41,6 +41,13 @@ def test_other_statuses_are_not_retried(status: int) -> None:
         ("soon", None),
         ("-5", None),
         ("nan", None),
+        ("inf", None),
+        ("1e400", None),
+        ("²", None),  # isdigit() but not int(): found by hypothesis in CI
+        ("٣", None),  # an Arabic-Indic 3: float() takes it, a server never means it
+        ("1_0", None),
+        ("9" * 400, None),
+        ("1.", None),
     ],
 )
 def test_parse_retry_after_seconds(value: str | None, expected: float | None) -> None:

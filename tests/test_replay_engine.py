@@ -158,7 +158,7 @@ def test_rate_limits_requests(tmp_path: Path) -> None:
         stats = replay(server, [source], concurrency=16, rate=200)
     # 60 requests at 200/s: about 0.3 s (a burst of 4 allowed at the start).
     assert stats.accepted == 60
-    assert 0.2 <= stats.elapsed < 3.0
+    assert 0.2 <= stats.elapsed < 10.0  # upper bound generous: CI machines are loaded
 
 
 def test_dead_letter_file_replays(tmp_path: Path) -> None:

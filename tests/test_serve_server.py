@@ -161,7 +161,7 @@ def test_slow_and_idle_clients_are_timed_out() -> None:
         assert answer.startswith(b"HTTP/1.1 408")
         idle = raw_exchange(server, b"")  # connects, sends nothing
         assert idle.startswith(b"HTTP/1.1 408")
-        assert time.monotonic() - start < 3
+        assert time.monotonic() - start < 10  # not forever; generous for a loaded CI
         assert httpx.post(server.inlet_url, json=event()).status_code == 200
 
 

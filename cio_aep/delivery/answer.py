@@ -134,8 +134,10 @@ def _int(value: object) -> int | None:
         return value
     if isinstance(value, float) and value.is_integer():
         return int(value)
-    if isinstance(value, str) and value.strip().isdigit():
-        return int(value.strip())
+    if isinstance(value, str):
+        text = value.strip()
+        # `isdigit` alone accepts '²', which int() refuses.
+        return int(text) if text.isascii() and text.isdigit() else None
     return None
 
 

@@ -8,7 +8,9 @@ be refused again. Waits are exponential backoff with full jitter (a random wait 
 
 from __future__ import annotations
 
+import math
 import random as _random
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -18,6 +20,8 @@ DEFAULT_RETRIES = 3
 DEFAULT_BACKOFF_BASE = 0.5
 DEFAULT_BACKOFF_CAP = 8.0
 DEFAULT_MAX_RETRY_AFTER = 30.0
+
+_SECONDS = re.compile(r"[0-9]+(?:\.[0-9]+)?")
 
 
 def retryable_status(status: int) -> bool:
@@ -37,15 +41,11 @@ def parse_retry_after(
     text = value.strip()
     if not text:
         return None
-    if text.isdigit():
-        return float(int(text))
-    try:
+    if _SECONDS.fullmatch(text):
+        # Fractions are not allowed by RFC 9110 but seen in the wild ("1.5"). ASCII only:
+        # `float` would also take "inf", "1_0" and "٣", which no server means as seconds.
         seconds = float(text)
-    except ValueError:
-        seconds = None
-    if seconds is not None:
-        # Not allowed by RFC 9110, but seen in the wild ("1.5"); a negative or NaN is garbage.
-        return seconds if seconds >= 0 else None
+        return seconds if math.isfinite(seconds) else None  # 400 nines overflow to inf
     try:
         when = parsedate_to_datetime(text)
     except (TypeError, ValueError, IndexError):

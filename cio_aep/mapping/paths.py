@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-_INDEX = re.compile(r"\[(?:\d+|\*)\]")
+_INDEX = re.compile(r"\[(?:[0-9]+|\*)\]")
 _UNESCAPED_DOT = re.compile(r"(?<!\\)\.")
 
 
