@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from cio_aep.errors import InputError
+from cio_aep.json_limits import TOO_LONG
 
 MAX_RECORD_BYTES = 8 * 1024 * 1024  # AEP takes 1 MB per request; 8 MiB leaves room to report it
 MAX_DOCUMENT_BYTES = 256 * 1024 * 1024  # a pretty-printed (non-streamable) document
@@ -48,7 +49,7 @@ def _beyond_limits(err: Exception) -> str:
     """
     if isinstance(err, RecursionError):
         return "nested too deeply to read (events are a few levels deep)"
-    return "a number too long to read (thousands of digits)"
+    return TOO_LONG
 
 
 def display_name(source: str | Path) -> str:

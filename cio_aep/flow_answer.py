@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from cio_aep.errors import InputError
+from cio_aep.json_limits import TOO_LONG, is_long_number, long_number_position
 
 __all__ = ["MAX_FLOW_ANSWER_BYTES", "FlowAnswer", "parse_flow_answer", "read_flow_answer"]
 
@@ -80,6 +81,11 @@ def parse_flow_answer(data: bytes | str, *, source: str = "<flow answer>") -> Fl
         ) from None
     except (RecursionError, ValueError) as err:
         # Nesting too deep for the parser, or an integer too long to convert.
+        if is_long_number(err):
+            line, column = long_number_position(text)
+            raise InputError(
+                f"not a usable JSON document: {TOO_LONG}", source=source, line=line, column=column
+            ) from None
         raise InputError(f"not a usable JSON document: {err}", source=source) from None
 
     warnings: list[str] = []

@@ -359,3 +359,14 @@ def test_error_kind_of_defaults() -> None:
     assert error_kind_of(RuntimeError("x"), connecting=True) is ErrorKind.CONNECT
     assert error_kind_of(RuntimeError("x")) is ErrorKind.RESET
     assert error_kind_of(_wrapped(TimeoutError()), connecting=True) is ErrorKind.CONNECT_TIMEOUT
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b"[" * 100_000 + b"]" * 100_000, b'{"message": ' + b"9" * 5000 + b"}"],
+    ids=["nested-too-deep", "number-5000-digits"],
+)
+def test_undecodable_json_answer_is_shown_as_text(body: bytes) -> None:
+    outcome = explain_answer(400, {}, body)
+    assert not outcome.accepted
+    assert outcome.details and outcome.details[0].startswith("body (not JSON): ")

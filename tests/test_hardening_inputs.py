@@ -81,6 +81,7 @@ HOSTILE: dict[str, bytes] = {
     "number-5000-digits": b'{"object_type": "email", "timestamp": ' + b"9" * 5000 + b"}\n",
     "number-5000-digits-array": b'[{"timestamp": ' + b"9" * 5000 + b"}]",
     "number-5000-digits-pretty": b'{\n"timestamp": ' + b"9" * 5000 + b"\n}",
+    "number-5000-digits-bare": b"9" * 5000 + b"\n",
     "duplicate-keys": b'{"object_type": "email", "object_type": "sms", "metric": "sent"}\n',
     "empty": b"",
     "blank": b" \n\t\n",
@@ -368,6 +369,37 @@ def test_random_and_mutated_bytes(
     assert_clean(runner.invoke(app, COMMANDS[command](str(path))), command, tolerate=tolerate)
 
 
+# Found by a long hypothesis run: PyYAML parses these, then raises ValueError building them.
+UNBUILDABLE_YAML = {
+    "bare-number-5000-digits": (b"9" * 5000 + b"\n", "1:1", "a number too long to read"),
+    "number-5000-digits": (
+        b"mappings:\n  data.x: " + b"9" * 5000 + b"\n",
+        "2:11",
+        "a number too long to read",
+    ),
+    "impossible-date": (b"mappings:\n  data.x: 2024-13-45\n", "2:11", "month must be in 1..12"),
+    "impossible-date-in-list": (
+        b"- source: 2024-02-31\n  destination: _t.id\n",
+        "1:3",
+        "day is out of range",
+    ),
+}
+
+
+@pytest.mark.parametrize("suffix", [".yaml", ""])
+@pytest.mark.parametrize("case", list(UNBUILDABLE_YAML))
+def test_yaml_value_that_cannot_be_built(
+    runner: CliRunner, tmp_path: Path, case: str, suffix: str
+) -> None:
+    data, place, reason = UNBUILDABLE_YAML[case]
+    path = tmp_path / f"mapping{suffix}"
+    path.write_bytes(data)
+    result = runner.invoke(app, COMMANDS["validate-mapping"](str(path)))
+    assert_clean(result, "validate-mapping")
+    assert result.exit_code == 2
+    assert f"{path}:{place}: invalid YAML: a value cannot be read: {reason}" in result.stderr
+
+
 @pytest.mark.parametrize("data", [b"\x01", b"mappings:\n  data.x\x05: _t.id\n"])
 def test_yaml_reader_error_is_one_line(runner: CliRunner, tmp_path: Path, data: bytes) -> None:
     path = tmp_path / "mapping.yaml"
@@ -437,3 +469,33 @@ def test_send_test_event_url_argument(runner: CliRunner, url: str) -> None:
     result = runner.invoke(app, ["send-test-event", "--url", url, "--dry-run"])
     assert_clean(result, "send-test-event")
     assert result.exit_code in (0, 2)
+
+
+# ------------------------------------------------------------- numbers over Python's digit limit
+
+LONG = b"9" * 5000
+VALID_MAPPING = str(Path(__file__).parent.parent / "examples/mappings/valid-api-mapping-set.json")
+
+
+@pytest.mark.parametrize(
+    ("args", "content", "place"),
+    [
+        (["validate-mapping"], b'{"mappings": [], "version": ' + LONG + b"}", "1:29"),
+        (["build-url", "--from-flow"], b'{\n  "items": ' + LONG + b"\n}", "2:12"),
+        (
+            ["validate-mapping", VALID_MAPPING, "--xdm-schema"],
+            b'{"type": "object", "maxLength": ' + LONG + b"}",
+            "1:33",
+        ),
+    ],
+)
+def test_long_number_named_with_its_place(
+    runner: CliRunner, tmp_path: Path, args: list[str], content: bytes, place: str
+) -> None:
+    path = tmp_path / "doc.json"
+    path.write_bytes(content)
+    result = runner.invoke(app, [*args, str(path)])
+    assert result.exit_code == 2, result.stderr
+    assert f"{path}:{place}: " in result.stderr
+    assert "a number too long to read (thousands of digits)" in result.stderr
+    assert "set_int_max_str_digits" not in result.stderr  # Python's advice means nothing here

@@ -101,7 +101,7 @@ def _json(body: bytes) -> object:
         return None
     try:
         return json.loads(body.decode("utf-8", errors="replace"))
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, an integer over 4,300 digits, or too deep
         return None
 
 

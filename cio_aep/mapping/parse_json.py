@@ -13,6 +13,7 @@ import re
 from json.scanner import make_scanner
 
 from cio_aep.errors import InputError
+from cio_aep.json_limits import TOO_LONG, is_long_number, long_number_position
 from cio_aep.mapping import shapes
 from cio_aep.mapping.model import ParsedMappings
 from cio_aep.mapping.positions import LineIndex
@@ -189,6 +190,9 @@ def _canonical_error(text: str, file: str, lines: LineIndex) -> InputError:
     except RecursionError:
         return _nesting_error(text, file, lines)
     except ValueError as err:
+        if is_long_number(err):
+            line, column = long_number_position(text)
+            return InputError(f"invalid JSON: {TOO_LONG}", source=file, line=line, column=column)
         return InputError(f"invalid JSON: {err}", source=file)
     return InputError("invalid JSON", source=file)
 

@@ -10,6 +10,7 @@ from typing import Any
 import yaml
 
 from cio_aep.errors import InputError
+from cio_aep.json_limits import TOO_LONG, is_long_number
 from cio_aep.mapping import shapes
 from cio_aep.mapping.model import ParsedMappings
 
@@ -72,14 +73,30 @@ def parse_yaml(text: str, file: str) -> ParsedMappings:
         loader.dispose()
 
 
+def _construct(loader: Any, node: yaml.Node, file: str) -> object:
+    """A node's value; a scalar that parses but cannot be built is an InputError at its place.
+
+    PyYAML resolves `2024-13-45` as a date and 5,000 digits as an int, then raises ValueError
+    building them; that is bad input, not a bug.
+    """
+    try:
+        return loader.construct_object(node, deep=True)
+    except (ValueError, OverflowError) as err:
+        line, column = _mark(node)
+        reason = TOO_LONG if is_long_number(err) else str(err).splitlines()[0]
+        raise InputError(
+            f"invalid YAML: a value cannot be read: {reason}", source=file, line=line, column=column
+        ) from None
+
+
 def _parse(loader: Any, node: yaml.Node, file: str) -> ParsedMappings:
     if isinstance(node, yaml.SequenceNode):
-        items = [loader.construct_object(n, deep=True) for n in node.value]
+        items = [_construct(loader, n, file) for n in node.value]
         shape = shapes.list_shape(items, bare=True, has_output_schema=False)
         locator = _NodeLocator([(None, n) for n in node.value])
         return ParsedMappings(file, "yaml", shape, items, locator, "bare")
     if not isinstance(node, yaml.MappingNode):
-        value = loader.construct_object(node, deep=True)
+        value = _construct(loader, node, file)
         raise shapes.top_level_error(value, file, *_mark(node))
     found: tuple[yaml.Node, yaml.Node] | None = None
     keys: list[str] = []
@@ -94,7 +111,7 @@ def _parse(loader: Any, node: yaml.Node, file: str) -> ParsedMappings:
         raise shapes.no_mappings_error(keys, file)
     mappings = found[1]
     if isinstance(mappings, yaml.SequenceNode):
-        items = [loader.construct_object(n, deep=True) for n in mappings.value]
+        items = [_construct(loader, n, file) for n in mappings.value]
         shape = shapes.list_shape(items, bare=False, has_output_schema=has_schema)
         locator = _NodeLocator([(None, n) for n in mappings.value])
         return ParsedMappings(file, "yaml", shape, items, locator)
@@ -102,11 +119,11 @@ def _parse(loader: Any, node: yaml.Node, file: str) -> ParsedMappings:
         pairs: list[tuple[yaml.Node | None, yaml.Node]] = []
         config: list[object] = []
         for key, value in mappings.value:
-            source = loader.construct_object(key, deep=True)
+            source = _construct(loader, key, file)
             # A YAML key may be a number or a list; entries.py reports the wrong type.
-            config.append(shapes.config_item(source, loader.construct_object(value, deep=True)))
+            config.append(shapes.config_item(source, _construct(loader, value, file)))
             pairs.append((key, value))
         locator = _NodeLocator(pairs)
         return ParsedMappings(file, "yaml", shapes.CONFIG_OBJECT_SHAPE, config, locator, "config")
-    value = loader.construct_object(mappings, deep=True)
+    value = _construct(loader, mappings, file)
     raise shapes.bad_mappings_error(value, file, *_mark(mappings))

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cio_aep.errors import InputError
+from cio_aep.json_limits import TOO_LONG, is_long_number, long_number_position
 from cio_aep.mapping.paths import normalise, without_indexes
 
 _MAX_DEPTH = 64
@@ -94,7 +95,12 @@ def load_xdm_schema(path: str | os.PathLike[str]) -> XdmSchema:
             line=err.lineno,
             column=err.colno,
         ) from None
-    except (ValueError, RecursionError):
+    except (ValueError, RecursionError) as err:
+        if is_long_number(err):
+            line, column = long_number_position(text)
+            raise InputError(
+                f"invalid JSON in the XDM schema: {TOO_LONG}", source=name, line=line, column=column
+            ) from None
         raise InputError("cannot read the XDM schema: not valid JSON", source=name) from None
     if not isinstance(doc, dict):
         raise InputError("an XDM schema must be a JSON object", source=name)
