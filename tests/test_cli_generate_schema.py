@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from samples import ADOBE_TEXT
 from typer.testing import CliRunner
 
 from cio_aep.catalog import CATALOG
@@ -12,22 +13,6 @@ from cio_aep.cli.main import app
 
 runner = CliRunner()
 
-ADOBE_TEXT = """{
-  "event_id": "01E4C4CT6YDC7Y5M7FE1GWWPQJ",
-  "object_type": "customer",
-  "metric": "subscribed",
-  "timestamp": 1613063089,
-  "data": {
-    "customer_id": "42",
-    "email_address": "test@example.com",
-    "identifiers": {
-      "id": "42",
-      "email": "test@example.com",
-      "cio_id": "d9c106000001"
-    }
-  }
-}
-"""
 
 
 def test_default_is_adobes_sample_exactly() -> None:

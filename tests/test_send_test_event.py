@@ -22,6 +22,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from samples import ADOBE_EVENT
 from typer.testing import CliRunner
 
 from cio_aep import __version__
@@ -161,17 +162,7 @@ def assert_no_key(*texts: str) -> None:
 # ---------------------------------------------------------------------- request building
 
 
-SAMPLE = {
-    "event_id": "01E4C4CT6YDC7Y5M7FE1GWWPQJ",
-    "object_type": "customer",
-    "metric": "subscribed",
-    "timestamp": 1613063089,
-    "data": {
-        "customer_id": "42",
-        "email_address": "test@example.com",
-        "identifiers": {"id": "42", "email": "test@example.com", "cio_id": "d9c106000001"},
-    },
-}
+SAMPLE = ADOBE_EVENT
 
 
 def test_known_answer_signature_through_prepare_request() -> None:

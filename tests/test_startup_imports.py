@@ -15,6 +15,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from samples import ADOBE_EVENT
 
 RUNNER = """
 import sys
@@ -43,17 +44,7 @@ ENDPOINT = (
 FLOW = "439b3fc4-3042-4a3a-b5e0-a494898d3fb0"
 
 # A valid Customer.io event (the shape of Adobe's sample source schema).
-EVENT = {
-    "event_id": "01E4C4CT6YDC7Y5M7FE1GWWPQJ",
-    "object_type": "customer",
-    "metric": "subscribed",
-    "timestamp": 1613063089,
-    "data": {
-        "customer_id": "42",
-        "email_address": "test@example.com",
-        "identifiers": {"id": "42", "email": "test@example.com", "cio_id": "d9c106000001"},
-    },
-}
+EVENT = ADOBE_EVENT
 MANDATORY = {
     "object_type": "object_type",
     "data.identifiers.id": "id",
