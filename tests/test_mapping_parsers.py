@@ -153,7 +153,11 @@ def run(args: list[str], stdin: bytes | None = None) -> tuple[int, str, str]:
             b"a,b\n1,2\n",
             "noheader.csv:1:1: CSV header has no source or",
         ),
-        ("big.json", b'{"mappings": [' + b"1" * 5000 + b"]}", "big.json: invalid JSON"),
+        (
+            "big.json",
+            b'{"mappings": [' + b"1" * 5000 + b"]}",
+            "big.json:1:15: invalid JSON: a number too long to read",
+        ),
     ],
 )
 def test_unreadable_input_exits_2_with_one_line(
