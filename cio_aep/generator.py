@@ -26,7 +26,22 @@ from cio_aep.catalog import (
     FieldSpec,
     Variant,
 )
+from cio_aep.errors import UsageError
 from cio_aep.ulid import encode_ulid
+
+# The event_id's ULID holds 48 bits of milliseconds, minted up to 2 s after the timestamp.
+MAX_TIMESTAMP = ((1 << 48) - 1 - 2000) // 1000
+
+
+def check_timestamp(timestamp: int) -> None:
+    """UsageError unless `timestamp` is Unix seconds that a ULID `event_id` can follow."""
+    if 0 <= timestamp <= MAX_TIMESTAMP:
+        return
+    hint = "Unix seconds, e.g. 1613063089"
+    if 10**12 <= timestamp < 10**15:  # 2001 to 33658 in milliseconds
+        hint = f"that looks like milliseconds; Customer.io sends seconds: {timestamp // 1000}"
+    raise UsageError(f"timestamp {timestamp} is out of range (0 to {MAX_TIMESTAMP})", hint=hint)
+
 
 _FIRST = ("ada", "grace", "alan", "edsger", "barbara", "ken", "margaret", "dennis", "frances")
 _SUBJECTS = ("Welcome aboard", "Your order has shipped", "Last chance: 20% off", "We miss you")
@@ -58,6 +73,8 @@ class EventGenerator:
         id_only: bool = False,
         catalog: EventCatalog = CATALOG,
     ) -> None:
+        if timestamp is not None:
+            check_timestamp(timestamp)
         self._rng = random.Random(seed)
         self._timestamp = timestamp
         self.test_mode = test_mode

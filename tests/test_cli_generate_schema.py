@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from samples import ADOBE_TEXT
 from typer.testing import CliRunner
 
@@ -12,7 +13,6 @@ from cio_aep.catalog import CATALOG
 from cio_aep.cli.main import app
 
 runner = CliRunner()
-
 
 
 def test_default_is_adobes_sample_exactly() -> None:
@@ -99,3 +99,37 @@ def test_output_refuses_to_overwrite(tmp_path: Path) -> None:
 def test_help_has_an_example() -> None:
     result = runner.invoke(app, ["generate-schema", "--help"])
     assert result.exit_code == 0 and "cio-aep generate-schema --all-events" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("timestamp", "hint"),
+    [
+        ("-5", "Unix seconds"),
+        ("99999999999999999999", "Unix seconds"),
+        ("1700000000000", "looks like milliseconds; Customer.io sends seconds: 1700000000"),
+    ],
+)
+def test_timestamp_out_of_ulid_range_is_a_usage_error(timestamp: str, hint: str) -> None:
+    # It used to end in a traceback from the ULID encoder.
+    result = runner.invoke(
+        app, ["generate-schema", "--event", "email:sent", "--timestamp", timestamp]
+    )
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert result.stderr.startswith(f"error: timestamp {timestamp} is out of range")
+    assert hint in result.stderr and result.stderr.count("\n") == 1
+
+
+def test_largest_timestamp_still_makes_a_valid_ulid() -> None:
+    result = runner.invoke(
+        app, ["generate-schema", "--event", "email:sent", "--timestamp", "281474976708"]
+    )
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout)["event_id"].startswith("7ZZZZZZ")
+
+
+def test_seed_and_timestamp_without_an_event_are_pointed_out() -> None:
+    result = runner.invoke(app, ["generate-schema", "--timestamp", "1700000000"])
+    assert result.exit_code == 0
+    assert result.stdout == ADOBE_TEXT
+    assert "warning: --seed and --timestamp change nothing here" in result.stderr

@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from cio_aep.cli.common import write_data
+from cio_aep.cli.common import warn, write_data
 
 
 class SchemaFormat(str, enum.Enum):
@@ -91,6 +91,11 @@ def generate_schema(
         raise UsageError("--id-only already leaves cio_id out; drop --test-mode")
     selected = CATALOG.aep_supported() if all_events else CATALOG.parse_keys(event or [])
     generator = EventGenerator(seed, timestamp, test_mode=test_mode, id_only=id_only)
+    if (seed is not None or timestamp is not None) and (
+        fmt is SchemaFormat.json_schema or not selected
+    ):
+        # Adobe's sample and a JSON Schema are fixed texts: nothing is generated.
+        warn("--seed and --timestamp change nothing here; they apply with --event or --all-events")
     if fmt is SchemaFormat.json_schema:
         chosen = selected or [CATALOG.parse_key("customer:subscribed")]
         doc: object = source_schema.json_schema(chosen, test_mode=test_mode or id_only)
