@@ -84,6 +84,34 @@ def signed_headers(
     return headers
 
 
+_MAX_KEY_FILE = 64 * 1024
+
+
+def _key_text(data: bytes, source: str) -> str:
+    """The key in a key file: UTF-8 text on one line (Customer.io shows it as such).
+
+    Messages never quote the file's content: it may be a secret after all.
+    """
+    if len(data) > _MAX_KEY_FILE:
+        raise InputError("over 64 KiB: not a signing key file", source=source)
+    try:
+        text = data.decode("utf-8-sig").strip()
+    except UnicodeDecodeError:
+        raise InputError(
+            "not UTF-8 text: not a signing key file", source=source,
+            hint="copy the key from the webhook's settings in Customer.io into a text file",
+        ) from None  # fmt: skip
+    if not text:
+        raise InputError("the signing key file is empty", source=source)
+    if any(ord(char) < 32 or ord(char) == 127 for char in text):
+        raise InputError(
+            "the signing key file holds more than one line or control characters",
+            source=source,
+            hint="the file must hold the key alone, as shown in Customer.io",
+        )
+    return text
+
+
 def load_signing_key(
     key_file: Path | None,
     *,
@@ -105,15 +133,14 @@ def load_signing_key(
                 )
             if warn is not None and info.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
                 warn(f"{path} is readable by other users; restrict it with: chmod 600 {path}")
-            secret = path.read_bytes()[:65536].strip()
+            with path.open("rb") as handle:  # bounded: /dev/zero must not fill memory
+                secret = handle.read(_MAX_KEY_FILE + 1)
         except FileNotFoundError:
             raise InputError("no such file (signing key)", source=str(path)) from None
         except PermissionError:
             raise InputError("permission denied (signing key)", source=str(path)) from None
         except OSError as err:
             raise InputError(f"cannot read signing key: {err.strerror}", source=str(path)) from None
-        if not secret:
-            raise InputError("the signing key file is empty", source=str(path))
-        return SigningKey(secret)
+        return SigningKey(_key_text(secret, str(path)))
     value = env.get(KEY_ENV, "").strip()
     return SigningKey(value) if value else None

@@ -22,7 +22,7 @@ from cio_aep.cli.main import app
 from cio_aep.generator import EventGenerator
 from cio_aep.local_endpoint.app import ServeConfig
 from cio_aep.local_endpoint.server import RunningServer, start_background_server
-from cio_aep.signing import SigningKey
+from cio_aep.signing import SigningKey, verify_signature
 
 KEY = "cio-aep-SECRET-5f0c1d9e-never-print-me"
 MASK_LINE = f"::add-mask::{KEY}"
@@ -274,6 +274,13 @@ def test_key_file_errors_name_the_file_not_the_key(tmp_path: Path) -> None:
     empty = tmp_path / "empty.key"
     empty.write_text("  \n")
     cases.append((empty, "empty"))
+    for name, content, message in [
+        ("binary.key", b"\xff\xfe\x00k", "not utf-8 text"),
+        ("env.key", f"# webhook\nCIO_SIGNING_KEY={KEY}\n".encode(), "more than one line"),
+        ("huge.key", b"k" * 70_000, "over 64 kib"),
+    ]:
+        (tmp_path / name).write_bytes(content)
+        cases.append((tmp_path / name, message))
     for path, message in cases:
         result = CliRunner().invoke(
             app, ["send-test-event", "--url", url, "--dry-run", "--signing-key-file", str(path)],
@@ -282,6 +289,22 @@ def test_key_file_errors_name_the_file_not_the_key(tmp_path: Path) -> None:
         assert result.exit_code == 2
         assert message in result.stderr.lower() and str(path) in result.stderr
         assert_result_clean(result)
+
+
+def test_key_file_with_bom_and_trailing_newline_signs_like_the_key(tmp_path: Path) -> None:
+    # A Windows editor's UTF-8 file: the BOM and CRLF are not part of the key.
+    path = tmp_path / "windows.key"
+    path.write_bytes(b"\xef\xbb\xbf" + KEY.encode() + b"\r\n")
+    url = f"http://127.0.0.1:9/collection/{INLET}?x-adobe-flow-id={FLOW}"
+    result = CliRunner().invoke(
+        app, ["send-test-event", "--url", url, "--dry-run", "--signing-key-file", str(path)], env={}
+    )
+    assert result.exit_code == 0, result.stderr
+    head, _, body = result.stdout.partition("\n\n")
+    headers = dict(line.split(": ", 1) for line in head.splitlines()[1:])
+    assert verify_signature(
+        KEY, headers["X-CIO-Timestamp"], body.strip().encode(), headers["X-CIO-Signature"]
+    )
 
 
 # ------------------------------------------------------------ --format github masks the key
