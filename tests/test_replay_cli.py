@@ -154,6 +154,8 @@ def test_file_errors(events: Path, tmp_path: Path) -> None:
     existing.write_text("x")
     again = run(str(events), "--url", url, "--checkpoint", str(existing))
     assert again.exit_code == 2 and "already exists" in again.stderr and "--resume" in again.stderr
+    folder = run(str(events), "--url", url, "--checkpoint", str(tmp_path))
+    assert folder.exit_code == 2 and "is a directory; give a file name" in folder.stderr
     bad_url = run(str(events), "--url", "https://example.com/hook")
     assert bad_url.exit_code == 2 and bad_url.stderr.startswith("error: ")
 

@@ -280,13 +280,13 @@ def _check_files(
                 )
     if dead_letter is not None and checkpoint is not None and _same(dead_letter, checkpoint):
         raise UsageError("--dead-letter and --checkpoint must be different files")
+    if checkpoint is not None and checkpoint.is_dir():
+        raise UsageError(f"{checkpoint}: is a directory; give a file name for --checkpoint")
     if checkpoint is not None and not resume and checkpoint.exists():
         raise UsageError(
             f"{checkpoint}: a checkpoint already exists",
             hint="add --resume to go on from it, or delete it to start over",
         )
-    if checkpoint is not None and checkpoint.is_dir():
-        raise UsageError(f"{checkpoint}: is a directory; give a file name for --checkpoint")
 
 
 def register(app: typer.Typer) -> None:
