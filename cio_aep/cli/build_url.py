@@ -10,9 +10,8 @@ import sys
 from typing import Annotated
 
 import typer
-from typer.core import TyperCommand
 
-from cio_aep.cli.common import PlainParamsMixin, warn
+from cio_aep.cli.common import PlainCommand, warn
 from cio_aep.cli.options import (
     AllowHostOption,
     DataflowIdOption,
@@ -128,9 +127,5 @@ def _emit(url: WebhookUrl, *, as_json: bool) -> None:
     sys.stdout.flush()
 
 
-class _PlainCommand(PlainParamsMixin, TyperCommand):
-    """build-url's options are all text or flags: no pydantic at start-up (see the mixin)."""
-
-
 def register(app: typer.Typer) -> None:
-    app.command(name="build-url", cls=_PlainCommand)(build_url)
+    app.command(name="build-url", cls=PlainCommand)(build_url)

@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import enum
+import math
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+import typer
+from typer.core import TyperCommand
 
 from cio_aep.errors import UsageError
 
@@ -60,34 +65,126 @@ def write_data(text: str, output: Path | None = None, *, force: bool = False) ->
 
 
 class _AsTyped:
-    """A parameter coercer that keeps the value the parser produced (str, bool, tuple of str)."""
+    """A parameter coercer that converts the parsed text as Typer would, without pydantic.
+
+    `convert` turns one parsed value into the typed one, or raises ValueError with a message
+    that Typer shows as "Invalid value for '--flag': <message>". None keeps the value as parsed
+    (str, bool, tuple of str).
+    """
+
+    def __init__(self, convert: Callable[[Any], Any] | None = None) -> None:
+        self._convert = convert
 
     def coerce(self, value: Any, *, param: Any, ctx: Any) -> Any:
         if value is None:
             return [] if getattr(param, "multiple", False) else None
-        return list(value) if isinstance(value, tuple) else value
+        convert = self._convert
+        try:
+            if isinstance(value, tuple):
+                return [convert(v) for v in value] if convert else list(value)
+            return convert(value) if convert else value
+        except ValueError as err:
+            raise typer.BadParameter(str(err), ctx=ctx, param=param) from None
 
 
 _PLAIN_ANNOTATIONS: tuple[Any, ...] = (str, bool, list[str])
+# Typer's defaults for a Path parameter: no existence or kind check, so Path(text) is all it does.
+_PLAIN_PATH = {
+    "exists": False,
+    "file_okay": True,
+    "dir_okay": True,
+    "writable": False,
+    "readable": True,
+    "resolve_path": False,
+    "allow_dash": False,
+    "path_type": None,
+}
+
+
+def _ranged(kind: type, info: Any) -> Callable[[Any], Any]:
+    low, high, clamp = info.min, info.max, info.clamp
+    what = "a whole number" if kind is int else "a number"
+
+    def convert(value: Any) -> Any:
+        if isinstance(value, kind) and not isinstance(value, bool):
+            number = value
+        else:
+            try:
+                number = kind(value)
+            except (TypeError, ValueError):
+                raise ValueError(f"{value!r} is not {what}") from None
+            if kind is float and not math.isfinite(number):
+                raise ValueError(f"{value!r} is not a finite number")
+        if low is not None and number < low:
+            if not clamp:
+                raise ValueError(f"{number} is below the minimum, {low}")
+            number = kind(low)
+        if high is not None and number > high:
+            if not clamp:
+                raise ValueError(f"{number} is above the maximum, {high}")
+            number = kind(high)
+        return number
+
+    return convert
+
+
+def _choice(kind: type[enum.Enum], case_sensitive: bool) -> Callable[[Any], Any]:
+    def convert(value: Any) -> Any:
+        if isinstance(value, kind):
+            return value
+        for member in kind:
+            if member.value == value or (
+                not case_sensitive and str(member.value).lower() == str(value).lower()
+            ):
+                return member
+        names = ", ".join(repr(member.value) for member in kind)
+        raise ValueError(f"{value!r} is not one of {names}")
+
+    return convert
+
+
+def _coercer(descriptor: Any) -> _AsTyped | None:
+    """A coercer without pydantic for this parameter; None when it needs Typer's own."""
+    annotation = descriptor.annotation
+    info = descriptor.parameter_info
+    if annotation in _PLAIN_ANNOTATIONS:
+        return _AsTyped()
+    if annotation in (int, float):
+        return _AsTyped(_ranged(annotation, info))
+    if annotation is Path and all(
+        getattr(info, name, default) == default for name, default in _PLAIN_PATH.items()
+    ):
+        return _AsTyped(lambda value: value if isinstance(value, Path) else Path(value))
+    if isinstance(annotation, type) and issubclass(annotation, enum.Enum):
+        return _AsTyped(_choice(annotation, bool(getattr(info, "case_sensitive", True))))
+    return None
 
 
 class PlainParamsMixin:
-    """Mix into a TyperCommand/TyperGroup: text and flag parameters skip Typer's coercion.
+    """Mix into a TyperCommand/TyperGroup: parameters are coerced without pydantic.
 
     Typer 0.29 coerces every parameter that is not an already-parsed bool (the `--help` option
     included) through a pydantic TypeAdapter: importing pydantic and building adapters costs
-    more start-up time than Typer itself. For `str`, `list[str]` and `bool` parameters that
-    coercion changes nothing, so they keep the parsed value (callbacks still run).
+    more start-up time than Typer itself. Text, flags, numbers (with their min/max), plain
+    paths and enum choices need none of it: they get a small converter here, with the same
+    "Invalid value for '--flag'" errors. Anything else keeps Typer's own coercion.
     tests/test_startup_imports.py fails if a Typer release puts pydantic back on this path.
     """
 
     def get_params(self, ctx: Any) -> list[Any]:
         params: list[Any] = super().get_params(ctx)  # type: ignore[misc]
         for param in params:
-            annotation = getattr(getattr(param, "type_descriptor", None), "annotation", None)
-            if annotation is bool and getattr(param, "envvar", None):
-                continue  # "0"/"false" from the environment need real parsing
+            descriptor = getattr(param, "type_descriptor", None)
             # `_runtime_param` is Typer's lazily built coercer (typer/core.py); pre-set it.
-            if annotation in _PLAIN_ANNOTATIONS and getattr(param, "_runtime_param", 0) is None:
-                param._runtime_param = _AsTyped()
+            if descriptor is None or getattr(param, "_runtime_param", 0) is not None:
+                continue
+            if descriptor.annotation is bool and getattr(param, "envvar", None):
+                continue  # "0"/"false" from the environment need real parsing
+            coercer = _coercer(descriptor)
+            if coercer is not None:
+                param._runtime_param = coercer
         return params
+
+
+class PlainCommand(PlainParamsMixin, TyperCommand):
+    """A command whose parameters are coerced without pydantic (see the mixin)."""

@@ -6,6 +6,8 @@ from typing import Annotated
 
 import typer
 
+from cio_aep.cli.common import PlainCommand
+
 
 def demo(
     seed: Annotated[int | None, typer.Option("--seed", help="Reproducible event values.")] = None,
@@ -33,10 +35,14 @@ def demo(
     out = Console(no_color=bool(os.environ.get("NO_COLOR")) or None)
     result = run_demo(seed=seed, step=lambda text: err.print(f"[dim]…[/dim] {text}"))
 
-    out.print(f"\n[bold]1. Source schema[/bold]: cio-aep generate-schema --all-events "
-              f"gives a sample with {result.schema_fields} fields to upload to AEP.")
-    out.print("[bold]2. Mapping[/bold] (cio_aep/demo_mapping.json): "
-              + ("[green]valid[/green]" if result.mapping_ok else "[red]invalid[/red]"))
+    out.print(
+        f"\n[bold]1. Source schema[/bold]: cio-aep generate-schema --all-events "
+        f"gives a sample with {result.schema_fields} fields to upload to AEP."
+    )
+    out.print(
+        "[bold]2. Mapping[/bold] (cio_aep/demo_mapping.json): "
+        + ("[green]valid[/green]" if result.mapping_ok else "[red]invalid[/red]")
+    )
     for line in result.mapping_summary:
         out.print(f"   {line}", markup=False, highlight=False)
     out.print(f"[bold]3. Webhook URL[/bold] for Customer.io:\n   {result.url}",
@@ -50,13 +56,15 @@ def demo(
                       "yes" if row.stored else "[red]no[/red]")  # fmt: skip
     out.print(table)
     accepted = sum(r.accepted for r in result.rows)
-    out.print(f"{accepted}/{len(result.rows)} accepted, {result.stored} stored by the local "
-              "endpoint. Next: cio-aep build-url with your AEP endpoint, then "
-              "cio-aep send-test-event --url URL.")
+    out.print(
+        f"{accepted}/{len(result.rows)} accepted, {result.stored} stored by the local "
+        "endpoint. Next: cio-aep build-url with your AEP endpoint, then "
+        "cio-aep send-test-event --url URL."
+    )
     sys.stdout.flush()
     if not result.ok:
         raise typer.Exit(1)
 
 
 def register(app: typer.Typer) -> None:
-    app.command(name="demo")(demo)
+    app.command(name="demo", cls=PlainCommand)(demo)

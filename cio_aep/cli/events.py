@@ -8,6 +8,8 @@ from typing import Annotated, Any
 
 import typer
 
+from cio_aep.cli.common import PlainCommand
+
 
 def events(
     as_json: Annotated[bool, typer.Option("--json", help="Print the catalog as JSON.")] = False,
@@ -35,9 +37,7 @@ def events(
     from cio_aep.errors import UsageError
 
     if object_type is not None and object_type not in OBJECT_TYPES:
-        raise UsageError(
-            f"unknown object type {object_type!r}; one of: {', '.join(OBJECT_TYPES)}"
-        )
+        raise UsageError(f"unknown object type {object_type!r}; one of: {', '.join(OBJECT_TYPES)}")
     rows = [
         e
         for e in CATALOG.events(aep_only=aep_only)
@@ -82,4 +82,4 @@ def events(
 
 
 def register(app: typer.Typer) -> None:
-    app.command(name="events")(events)
+    app.command(name="events", cls=PlainCommand)(events)

@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from cio_aep.cli.common import warn, write_data
+from cio_aep.cli.common import PlainCommand, warn, write_data
 
 
 class SchemaFormat(str, enum.Enum):
@@ -109,4 +109,4 @@ def generate_schema(
 
 
 def register(app: typer.Typer) -> None:
-    app.command(name="generate-schema")(generate_schema)
+    app.command(name="generate-schema", cls=PlainCommand)(generate_schema)

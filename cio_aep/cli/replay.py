@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from cio_aep.cli.common import color_enabled, info, warn
+from cio_aep.cli.common import PlainCommand, color_enabled, info, warn
 from cio_aep.cli.options import (
     URL_ENV,
     AllowHostOption,
@@ -290,4 +290,4 @@ def _check_files(
 
 
 def register(app: typer.Typer) -> None:
-    app.command(name="replay")(replay)
+    app.command(name="replay", cls=PlainCommand)(replay)

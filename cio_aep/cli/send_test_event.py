@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from cio_aep.cli.common import info, warn
+from cio_aep.cli.common import PlainCommand, info, warn
 from cio_aep.cli.options import (
     URL_ENV,
     AllowHostOption,
@@ -428,4 +428,4 @@ def _summary(results: list[SendResult], planned: int, host: str) -> None:
 
 
 def register(app: typer.Typer) -> None:
-    app.command(name="send-test-event")(send_test_event)
+    app.command(name="send-test-event", cls=PlainCommand)(send_test_event)

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from cio_aep.cli.common import info, warn
+from cio_aep.cli.common import PlainCommand, info, warn
 from cio_aep.cli.options import SigningKeyFileOption
 
 _LOOPBACK = {"127.0.0.1", "localhost", "::1"}
@@ -125,4 +125,4 @@ def serve(
 
 
 def register(app: typer.Typer) -> None:
-    app.command(name="serve")(serve)
+    app.command(name="serve", cls=PlainCommand)(serve)

@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from cio_aep.cli.common import ReportFormat, color_enabled, info, write_data
+from cio_aep.cli.common import PlainCommand, ReportFormat, color_enabled, info, write_data
 
 
 def validate_events(
@@ -81,4 +81,4 @@ def _progress_line(events: int) -> None:
 
 
 def register(app: typer.Typer) -> None:
-    app.command(name="validate-events")(validate_events)
+    app.command(name="validate-events", cls=PlainCommand)(validate_events)

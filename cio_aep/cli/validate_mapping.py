@@ -13,9 +13,8 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from typer.core import TyperCommand
 
-from cio_aep.cli.common import PlainParamsMixin, ReportFormat, color_enabled, write_data
+from cio_aep.cli.common import PlainCommand, ReportFormat, color_enabled, write_data
 from cio_aep.errors import UsageError
 
 _FORMATS = tuple(f.value for f in ReportFormat)
@@ -124,9 +123,5 @@ def validate_mapping(
         raise typer.Exit(1)
 
 
-class _PlainCommand(PlainParamsMixin, TyperCommand):
-    """Every option is text or a flag: no pydantic at start-up (see the mixin)."""
-
-
 def register(app: typer.Typer) -> None:
-    app.command(name="validate-mapping", cls=_PlainCommand)(validate_mapping)
+    app.command(name="validate-mapping", cls=PlainCommand)(validate_mapping)

@@ -1,0 +1,92 @@
+"""Option values are coerced without pydantic (cli/common.py), with Typer's kind of errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from cio_aep.cli.main import app
+
+runner = CliRunner(env={"NO_COLOR": "1", "COLUMNS": "200"})
+URL = (
+    "http://127.0.0.1:9/collection/"
+    + "a" * 64
+    + "?x-adobe-flow-id="
+    + "1" * 8
+    + "-1111-1111-1111-"
+    + "1" * 12
+)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ["generate-schema", "--seed", "abc"],
+            "Invalid value for '--seed': 'abc' is not a whole number",
+        ),
+        (["generate-schema", "--seed", "1.5"], "'1.5' is not a whole number"),
+        (["generate-schema", "-f", "xml"], "'xml' is not one of 'sample', 'json-schema'"),
+        (["validate-events", "-f", "SARIF", "x"], "'SARIF' is not one of 'text', 'json'"),
+        (
+            ["send-test-event", "--count", "0"],
+            "Invalid value for '--count' / '-n': 0 is below the minimum, 1",
+        ),
+        (["send-test-event", "--count", "1001"], "1001 is above the maximum, 1000"),
+        (["send-test-event", "--timeout", "nan"], "'nan' is not a finite number"),
+        (["send-test-event", "--timeout", "inf"], "'inf' is not a finite number"),
+        (
+            ["replay", "x", "--url", URL, "--rate", "-1"],
+            "Invalid value for '--rate' / '-r': -1.0 is below the minimum, 0",
+        ),
+        (["serve", "--port", "http"], "Invalid value for '--port': 'http' is not a whole number"),
+        (["serve", "--store", "."], "is a directory"),  # a checked Path keeps Typer's own check
+    ],
+)
+def test_bad_values_are_usage_errors(args: list[str], message: str) -> None:
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2
+    assert message in " ".join(result.stderr.replace("│", " ").split()), result.stderr
+    assert "Value error" not in result.stderr  # pydantic's wording, gone with pydantic
+
+
+def test_good_values_are_typed() -> None:
+    result = runner.invoke(
+        app,
+        [
+            "generate-schema",
+            "-f",
+            "sample",
+            "-e",
+            "email:sent",
+            "--seed",
+            "7",
+            "--timestamp",
+            "1613063089",
+        ],
+    )
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout)["timestamp"] == 1613063089
+    again = runner.invoke(
+        app, ["generate-schema", "-e", "email:sent", "--seed", "7", "--timestamp", "1613063089"]
+    )
+    assert again.stdout == result.stdout  # the seed was an int, not the text "7"
+
+
+def test_paths_and_choices(tmp_path: Path) -> None:
+    out = tmp_path / "report.sarif"
+    events = tmp_path / "events.ndjson"
+    events.write_text('{"object_type": "email"}\n')
+    result = runner.invoke(
+        app, ["validate-events", str(events), "--format", "sarif", "--output", str(out)]
+    )
+    assert result.exit_code == 1
+    assert json.loads(out.read_text())["version"] == "2.1.0"
+
+
+def test_shared_ranged_option_is_checked() -> None:
+    result = runner.invoke(app, ["send-test-event", "--dry-run", "--url", URL, "--retries", "-1"])
+    assert result.exit_code == 2 and "below the minimum, 0" in " ".join(result.stderr.split())
