@@ -114,6 +114,18 @@ def test_checkpoint_that_is_not_ours_or_missing(tmp_path: Path) -> None:
         load_checkpoint(tmp_path / "missing", inputs)
 
 
+@pytest.mark.parametrize(
+    "data",
+    [b"[" * 100_000, b'{"a": ' + b"9" * 5000 + b"}", b"\xff\xfe", b""],
+    ids=["deep", "long-number", "binary", "empty"],
+)
+def test_checkpoint_undecodable_header_is_not_ours(tmp_path: Path, data: bytes) -> None:
+    path = tmp_path / "run.ckpt"
+    path.write_bytes(data)
+    with pytest.raises(UsageError, match="not a cio-aep replay checkpoint"):
+        load_checkpoint(path, [])
+
+
 @settings(max_examples=60, deadline=None)
 @given(st.binary(max_size=300))
 def test_checkpoint_garbage_is_a_clean_error_or_a_state(data: bytes) -> None:

@@ -247,7 +247,7 @@ def load_checkpoint(path: Path, inputs: list[dict[str, Any]]) -> CheckpointState
     lines = raw.split(b"\n")
     try:
         header = json.loads(lines[0])
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, too deep, or a 5,000-digit number
         header = None
     if not isinstance(header, dict) or header.get("cio_aep_checkpoint") != FORMAT_VERSION:
         raise UsageError(f"{path}: not a cio-aep replay checkpoint")
@@ -262,7 +262,7 @@ def load_checkpoint(path: Path, inputs: list[dict[str, Any]]) -> CheckpointState
             continue
         try:
             value = json.loads(line)
-        except ValueError:
+        except (ValueError, RecursionError):
             continue  # the tail torn by a kill: the snapshot before it is complete
         if isinstance(value, dict) and isinstance(value.get("done"), list):
             snapshot = value
