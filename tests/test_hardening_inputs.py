@@ -31,9 +31,12 @@ FLOW = "439b3fc4-3042-4a3a-b5e0-a494898d3fb0"
 DEAD_URL = f"http://127.0.0.1:9/collection/{INLET}?x-adobe-flow-id={FLOW}"
 SLOW = os.environ.get("CIO_AEP_SLOW_TESTS") == "1"
 
+VALID_MAPPING = str(Path(__file__).parent.parent / "examples/mappings/valid-api-mapping-set.json")
+
 COMMANDS: dict[str, Callable[[str], list[str]]] = {
     "validate-events": lambda path: ["validate-events", path],
     "validate-mapping": lambda path: ["validate-mapping", path],
+    "xdm-schema": lambda path: ["validate-mapping", VALID_MAPPING, "--xdm-schema", path],
     "build-url": lambda path: ["build-url", "--from-flow", path],
     "send-test-event": lambda path: [
         "send-test-event",
@@ -474,7 +477,6 @@ def test_send_test_event_url_argument(runner: CliRunner, url: str) -> None:
 # ------------------------------------------------------------- numbers over Python's digit limit
 
 LONG = b"9" * 5000
-VALID_MAPPING = str(Path(__file__).parent.parent / "examples/mappings/valid-api-mapping-set.json")
 
 
 @pytest.mark.parametrize(

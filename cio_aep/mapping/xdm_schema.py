@@ -86,6 +86,8 @@ def load_xdm_schema(path: str | os.PathLike[str]) -> XdmSchema:
     from cio_aep.mapping.loader import decode, read_bytes
 
     text = decode(read_bytes(name), name)
+    if not text.strip():
+        raise InputError("the XDM schema file is empty", source=name)
     try:
         doc = json.loads(text)
     except json.JSONDecodeError as err:
@@ -95,7 +97,9 @@ def load_xdm_schema(path: str | os.PathLike[str]) -> XdmSchema:
             line=err.lineno,
             column=err.colno,
         ) from None
-    except (ValueError, RecursionError) as err:
+    except RecursionError:
+        raise InputError("the XDM schema is nested too deeply to read", source=name) from None
+    except ValueError as err:
         if is_long_number(err):
             line, column = long_number_position(text)
             raise InputError(
