@@ -264,7 +264,7 @@ def test_sarif_structure() -> None:
     driver = run["tool"]["driver"]
     assert driver["name"] == "cio-aep"
     assert driver["version"] == __version__
-    assert driver["informationUri"].startswith("https://")
+    assert set(driver) == {"name", "version", "rules"}
     rules = driver["rules"]
     assert [r["id"] for r in rules] == ["CIO-M001", "CIO-M003", "CIO-M010"]  # sorted: stable
     assert rules[1] == {

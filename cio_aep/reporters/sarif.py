@@ -12,8 +12,6 @@ from cio_aep.findings import Finding, Report, Rule
 from cio_aep.reporters.base import Reporter
 
 SCHEMA_URI = "https://json.schemastore.org/sarif-2.1.0.json"
-# Where people learn about the tool; shown by SARIF viewers next to each rule.
-INFORMATION_URI = "https://pypi.org/project/cio-aep/"
 
 # RFC 3986 path characters left as they are; ':' is encoded because in a relative
 # reference's first segment it would read as a URI scheme.
@@ -108,7 +106,7 @@ def sarif_document(report: Report) -> dict[str, object]:
             "driver": {
                 "name": "cio-aep",
                 "version": __version__,
-                "informationUri": INFORMATION_URI,
+                # No informationUri (optional in SARIF): the project has no public page yet.
                 "rules": [_rule(rule) for rule in rules],
             }
         },
