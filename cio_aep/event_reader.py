@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import codecs
 import json
+import re
 import stat
 import sys
 from collections.abc import Iterator
@@ -23,6 +24,32 @@ MAX_RECORD_BYTES = 8 * 1024 * 1024  # AEP takes 1 MB per request; 8 MiB leaves r
 MAX_DOCUMENT_BYTES = 256 * 1024 * 1024  # a pretty-printed (non-streamable) document
 _CHUNK = 1 << 16
 _WS = " \t\r\n"
+# `\ud800`-`\udfff` escapes: a cheap first look for lone surrogates, confirmed on the value.
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
+class _NotJson(ValueError):
+    """Python's json takes NaN and Infinity; JSON (and AEP) does not."""
+
+
+def _no_constant(name: str) -> Any:
+    raise _NotJson(f"invalid JSON: {name} is not a JSON value (write a number or null)")
+
+
+# Every decoder here refuses NaN/Infinity; parse_constant costs nothing on other input.
+_DECODER = json.JSONDecoder(parse_constant=_no_constant)
+
+
+def _lone_surrogate(text: str, value: Any) -> str | None:
+    """Why `value` cannot be sent as UTF-8 (a lone surrogate escape in a string), or None."""
+    if "\\u" not in text or _SURROGATE_ESCAPE.search(text) is None:
+        return None
+    try:
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError as err:
+        code = ord(err.object[err.start])
+        return f"invalid JSON: a lone surrogate \\u{code:04x} in a string, which UTF-8 cannot carry"
+    return None
 
 
 @dataclass(slots=True)
@@ -49,7 +76,16 @@ def _beyond_limits(err: Exception) -> str:
     """
     if isinstance(err, RecursionError):
         return "nested too deeply to read (events are a few levels deep)"
+    if isinstance(err, _NotJson):
+        return str(err)
     return TOO_LONG
+
+
+def _record(name: str, line: int | None, index: int, text: str, value: Any) -> ReadEvent:
+    problem = _lone_surrogate(text, value)
+    if problem is None:
+        return ReadEvent(name, line, index, text, value)
+    return ReadEvent(name, line, index, text, None, problem)
 
 
 def display_name(source: str | Path) -> str:
@@ -59,6 +95,8 @@ def display_name(source: str | Path) -> str:
 def open_source(source: str | Path) -> IO[bytes]:
     """Open a file (or `-` for stdin) for binary reading, with one clear error when we can't."""
     if str(source) == "-":
+        if sys.stdin is None:  # started with stdin closed (`<&-`)
+            raise InputError("standard input is closed", source="<stdin>")
         return sys.stdin.buffer
     path = Path(source)
     try:
@@ -88,7 +126,7 @@ def read_events(
     except OSError as err:
         raise InputError(f"read failed: {err.strerror or err}", source=name) from None
     finally:
-        if stream is not sys.stdin.buffer:
+        if sys.stdin is None or stream is not sys.stdin.buffer:
             stream.close()
 
 
@@ -119,7 +157,7 @@ def _read_lines(head: bytes, stream: IO[bytes], name: str, limit: int) -> Iterat
     pending = head
     line_no = 0
     index = 0
-    loads = json.loads
+    loads = _DECODER.decode
     while True:
         newline = pending.find(b"\n")
         if newline >= 0:
@@ -164,7 +202,7 @@ def _read_lines(head: bytes, stream: IO[bytes], name: str, limit: int) -> Iterat
             yield ReadEvent(name, line_no, index, text, None, _beyond_limits(err))
             index += 1
             continue
-        yield ReadEvent(name, line_no, index, text, value)
+        yield _record(name, line_no, index, text, value)
         index += 1
 
 
@@ -187,7 +225,7 @@ def _read_document(
         text = data.decode("utf-8")
     except UnicodeDecodeError as err:
         raise InputError(f"invalid UTF-8 at byte {err.start + 1}", source=name) from None
-    decoder = json.JSONDecoder()
+    decoder = _DECODER
     pos, index, line = 0, 0, first_line
     while True:
         skipped = len(text) - pos - len(text[pos:].lstrip(_WS))
@@ -204,7 +242,8 @@ def _read_document(
             ) from None
         except (RecursionError, ValueError) as err:
             raise InputError(_beyond_limits(err), source=name, line=line) from None
-        yield ReadEvent(name, line, index, text[pos:end], value)
+        record = text[pos:end]
+        yield _record(name, line, index, record, value)
         line += text.count("\n", pos, end)
         pos, index = end, index + 1
 
@@ -212,7 +251,7 @@ def _read_document(
 def _read_array(head: bytes, stream: IO[bytes], name: str, limit: int) -> Iterator[ReadEvent]:
     """Elements of a top-level JSON array, decoded incrementally."""
     utf8 = codecs.getincrementaldecoder("utf-8")("strict")
-    decoder = json.JSONDecoder()
+    decoder = _DECODER
     consumed_bytes = 0
 
     def feed(chunk: bytes, final: bool = False) -> str:
@@ -291,7 +330,7 @@ def _read_array(head: bytes, stream: IO[bytes], name: str, limit: int) -> Iterat
                 buf += feed(chunk)
         read_size = _CHUNK
         text = buf[pos:end]
-        yield ReadEvent(name, line, index, text, value)
+        yield _record(name, line, index, text, value)
         line += text.count("\n")
         index += 1
         pos = end

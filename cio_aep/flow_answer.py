@@ -41,8 +41,13 @@ def read_flow_answer(source: str, *, stdin: BinaryIO | None = None) -> FlowAnswe
     """
     name = "<stdin>" if source == "-" else source
     if source == "-":
+        if stdin is None and sys.stdin is None:  # started with stdin closed (`<&-`)
+            raise InputError("standard input is closed", source=name)
         stream = stdin if stdin is not None else sys.stdin.buffer
-        data = stream.read(MAX_FLOW_ANSWER_BYTES + 1)
+        try:
+            data = stream.read(MAX_FLOW_ANSWER_BYTES + 1)
+        except OSError as err:
+            raise InputError(f"cannot read: {err.strerror or err}", source=name) from None
     else:
         data = _read_file(Path(source))
     if len(data) > MAX_FLOW_ANSWER_BYTES:

@@ -65,6 +65,8 @@ def verify_signature(
     key: SigningKey | str | bytes, timestamp: str, body: bytes, signature: str
 ) -> bool:
     """True when `signature` matches the raw `body` bytes; compared in constant time."""
+    if not (timestamp.isascii() and signature.isascii()):
+        return False  # header bytes from anyone: not something to encode and crash on
     expected = sign_body(key, timestamp, body)
     return hmac.compare_digest(expected.encode("ascii"), signature.strip().lower().encode())
 
@@ -88,26 +90,26 @@ _MAX_KEY_FILE = 64 * 1024
 
 
 def _key_text(data: bytes, source: str) -> str:
-    """The key in a key file: UTF-8 text on one line (Customer.io shows it as such).
+    """The key in a key file or CIO_SIGNING_KEY: UTF-8 text on one line, as Customer.io shows it.
 
     Messages never quote the file's content: it may be a secret after all.
     """
     if len(data) > _MAX_KEY_FILE:
-        raise InputError("over 64 KiB: not a signing key file", source=source)
+        raise InputError("over 64 KiB: not a signing key", source=source)
     try:
         text = data.decode("utf-8-sig").strip()
     except UnicodeDecodeError:
         raise InputError(
-            "not UTF-8 text: not a signing key file", source=source,
-            hint="copy the key from the webhook's settings in Customer.io into a text file",
+            "not UTF-8 text: not a signing key", source=source,
+            hint="copy the key again from the webhook's settings in Customer.io",
         ) from None  # fmt: skip
     if not text:
-        raise InputError("the signing key file is empty", source=source)
+        raise InputError("the signing key is empty", source=source)
     if any(ord(char) < 32 or ord(char) == 127 for char in text):
         raise InputError(
-            "the signing key file holds more than one line or control characters",
+            "the signing key holds more than one line or control characters",
             source=source,
-            hint="the file must hold the key alone, as shown in Customer.io",
+            hint="give the key alone, as shown in Customer.io",
         )
     return text
 
@@ -142,5 +144,8 @@ def load_signing_key(
         except OSError as err:
             raise InputError(f"cannot read signing key: {err.strerror}", source=str(path)) from None
         return SigningKey(_key_text(secret, str(path)))
-    value = env.get(KEY_ENV, "").strip()
-    return SigningKey(value) if value else None
+    value = env.get(KEY_ENV, "")
+    if not value.strip():
+        return None
+    # os.environ holds undecodable bytes as surrogates; give them back to _key_text as bytes.
+    return SigningKey(_key_text(value.encode("utf-8", "surrogateescape"), KEY_ENV))

@@ -110,3 +110,47 @@ def test_round_trip_every_shape(tmp_path_factory: pytest.TempPathFactory,
         return  # `{}` prints on one line: the file reads as NDJSON, then a multi-line object
     src = write(tmp_path_factory.mktemp("r"), data.encode())
     assert [r.value for r in read_events(src)] == events
+
+
+LONE = '{"event_id": "e1", "data": {"customer_id": "\\ud800"}}'
+PAIR = '{"event_id": "e2", "data": {"customer_id": "\\ud83d\\ude00"}}'  # an emoji: valid
+ESCAPED = '{"event_id": "e3", "data": {"customer_id": "\\\\ud800"}}'  # a backslash, then text
+
+
+@pytest.mark.parametrize("shape", ["ndjson", "array", "pretty"])
+def test_lone_surrogate_is_an_invalid_record_not_a_crash_later(tmp_path: Path, shape: str) -> None:
+    # Python decodes "\ud800" into a str that UTF-8 cannot encode: sending it crashed replay.
+    records = [LONE, PAIR, ESCAPED]
+    text = {
+        "ndjson": "\n".join(records) + "\n",
+        "array": "[\n" + ",\n".join(records) + "\n]",
+        "pretty": "\n".join(json.dumps(json.loads(r), indent=2) for r in records),
+    }[shape]
+    path = tmp_path / "events.json"
+    path.write_text(text)
+    first, second, third = read_events(path)
+    assert first.value is None
+    assert first.error == (
+        "invalid JSON: a lone surrogate \\ud800 in a string, which UTF-8 cannot carry"
+    )
+    assert second.ok and second.value["data"]["customer_id"] == "\U0001f600"
+    assert third.ok and third.value["data"]["customer_id"] == "\\ud800"
+
+
+@pytest.mark.parametrize("constant", ["NaN", "Infinity", "-Infinity"])
+def test_nan_and_infinity_are_not_json(tmp_path: Path, constant: str) -> None:
+    path = tmp_path / "events.ndjson"
+    path.write_text(f'{{"timestamp": {constant}}}\n{{"timestamp": 1}}\n')
+    bad, good = read_events(path)
+    assert bad.error is not None and "is not a JSON value" in bad.error
+    assert good.ok
+    array = tmp_path / "events.json"
+    array.write_text(f'[{{"timestamp": {constant}}}]')
+    with pytest.raises(InputError, match="is not a JSON value"):
+        list(read_events(array))  # an array cannot be read past a bad element
+
+
+def test_closed_stdin_is_an_input_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("sys.stdin", None)
+    with pytest.raises(InputError, match="standard input is closed"):
+        list(read_events("-"))

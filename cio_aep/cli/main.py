@@ -7,6 +7,7 @@ Command modules import only Typer and light core modules at import time; heavy l
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import Annotated, Any
 
@@ -23,13 +24,67 @@ class _Group(PlainParamsMixin, TyperGroup):
 
     def invoke(self, ctx: Any) -> Any:
         try:
-            return super().invoke(ctx)
+            try:
+                return super().invoke(ctx)
+            finally:
+                # Here rather than at interpreter exit, so that a full disk is reported below.
+                if sys.stdout is not None:
+                    sys.stdout.flush()
         except CioAepError as err:
             sys.stderr.write(f"error: {err}\n")
             raise typer.Exit(int(err.exit_code)) from None
         except BrokenPipeError:
             # `cio-aep ... | head`: the reader went away; not an error worth a traceback.
+            _silence_stdout()
             raise typer.Exit(int(ExitCode.OK)) from None
+        except OSError as err:
+            # Files we read or write are wrapped in CioAepError with their name; what is
+            # left is standard output failing (a full disk, /dev/full, a dead terminal).
+            if not _flushed():
+                _silence_stdout()
+            where = err.filename if err.filename else "cannot write the output"
+            sys.stderr.write(f"error: {where}: {err.strerror or err}\n")
+            raise typer.Exit(int(ExitCode.USAGE)) from None
+
+
+def _flushed() -> bool:
+    try:
+        if sys.stdout is not None:
+            sys.stdout.flush()
+        return True
+    except OSError:
+        return False
+
+
+def _silence_stdout() -> None:
+    """Point fd 1 at /dev/null: the interpreter's own last flush must not fail (and print) again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):
+        pass
+
+
+def _reserve_standard_fds() -> None:
+    """A process started with fd 0, 1 or 2 closed gets /dev/null there.
+
+    Otherwise the next file or socket opened takes that number: uvloop aborts when it closes a
+    socket numbered 0-2, and data meant for stdout could land in another file. sys.stdin stays
+    None, so that `-` still says that standard input is closed.
+    """
+    for fd in (0, 1, 2):
+        try:
+            os.fstat(fd)
+        except OSError:
+            opened = os.open(os.devnull, os.O_RDWR)
+            if opened != fd:
+                os.dup2(opened, fd)
+                os.close(opened)
+    if sys.stdout is None:
+        sys.stdout = open(1, "w", closefd=False)  # noqa: SIM115  # lives as long as the process
+    if sys.stderr is None:
+        sys.stderr = open(2, "w", closefd=False)  # noqa: SIM115
 
 
 app = typer.Typer(
@@ -104,4 +159,5 @@ _register()
 
 def run() -> None:
     """Console-script entry point."""
+    _reserve_standard_fds()
     app()

@@ -255,6 +255,8 @@ def _check_files(
         raise UsageError("give at least one FILE of events ('-' for stdin)")
     if files.count("-") > 1:
         raise UsageError("'-' (stdin) can be given only once")
+    if "-" in files and sys.stdin is None:  # started with stdin closed (`<&-`)
+        raise InputError("standard input is closed", source="<stdin>")
     if resume and checkpoint is None:
         raise UsageError("--resume needs --checkpoint FILE (the checkpoint to go on from)")
     if checkpoint is not None and "-" in files:

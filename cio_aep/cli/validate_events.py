@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 
 from cio_aep.cli.common import PlainCommand, ReportFormat, color_enabled, info, write_data
+from cio_aep.errors import UsageError
 
 
 def validate_events(
@@ -51,6 +52,8 @@ def validate_events(
     from cio_aep.signing import KEY_ENV
 
     progress = _progress_line if sys.stderr.isatty() else None
+    if files.count("-") > 1:
+        raise UsageError("'-' (stdin) can be given only once")
     result = check_event_files(
         files, strict=strict, keep_checks=fmt is ReportFormat.junit, on_progress=progress
     )

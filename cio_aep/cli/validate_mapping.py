@@ -108,8 +108,8 @@ def validate_mapping(
     from cio_aep.reporters import render_report
 
     targets = parse_targets(target or [])
-    if files.count("-") > 1:
-        raise UsageError("'-' (stdin) can be given only once")
+    if files.count("-") + (xdm_schema == "-") > 1:
+        raise UsageError("'-' (stdin) can be given only once (mapping files and --xdm-schema)")
     report = validate_mapping_files(
         files, test_mode=test_mode, targets=targets, xdm_schema=xdm_schema, strict=strict
     )

@@ -29,9 +29,14 @@ def _capped(data: bytes, name: str) -> bytes:
     return data
 
 
-def read_bytes(name: str) -> bytes:
-    """The raw bytes of a file, or of stdin for `-`; InputError when there are none to read."""
+def read_bytes(name: str, what: str = "a mapping file") -> bytes:
+    """The raw bytes of a file, or of stdin for `-`; InputError when there are none to read.
+
+    `what` names the expected file in the error for a directory.
+    """
     if name == "-":
+        if sys.stdin is None:  # started with stdin closed (`<&-`)
+            raise InputError("standard input is closed", source="-")
         stream = getattr(sys.stdin, "buffer", None)
         try:
             if stream is None:
@@ -47,7 +52,7 @@ def read_bytes(name: str) -> bytes:
     except OSError as err:
         raise InputError(f"cannot read: {err.strerror or err}", source=name) from None
     if stat.S_ISDIR(info.st_mode):
-        raise InputError("is a directory, expected a mapping file", source=name)
+        raise InputError(f"is a directory, expected {what}", source=name)
     try:
         with path.open("rb") as stream:
             return _capped(stream.read(MAX_MAPPING_BYTES + 1), name)

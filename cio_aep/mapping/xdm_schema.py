@@ -85,7 +85,7 @@ def load_xdm_schema(path: str | os.PathLike[str]) -> XdmSchema:
     name = os.fspath(path)
     from cio_aep.mapping.loader import decode, read_bytes
 
-    text = decode(read_bytes(name), name)
+    text = decode(read_bytes(name, "an XDM schema file"), name)
     if not text.strip():
         raise InputError("the XDM schema file is empty", source=name)
     try:
