@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import codecs
 import json
+import os
 import re
 import stat
 import sys
@@ -81,6 +82,16 @@ def _beyond_limits(err: Exception) -> str:
     return TOO_LONG
 
 
+def _read_some(stream: IO[bytes], size: int) -> bytes:
+    """Up to `size` bytes, without waiting for more than is there (b"" at the end).
+
+    `read(n)` on a pipe waits until n bytes arrive: `tail -f events.ndjson | cio-aep replay -`
+    would sit on its first events. Files and pipes have `read1`; other streams read as usual.
+    """
+    read1 = getattr(stream, "read1", None)
+    return read1(size) if read1 is not None else stream.read(size)
+
+
 def _record(name: str, line: int | None, index: int, text: str, value: Any) -> ReadEvent:
     problem = _lone_surrogate(text, value)
     if problem is None:
@@ -97,7 +108,14 @@ def open_source(source: str | Path) -> IO[bytes]:
     if str(source) == "-":
         if sys.stdin is None:  # started with stdin closed (`<&-`)
             raise InputError("standard input is closed", source="<stdin>")
-        return sys.stdin.buffer
+        # A reader of our own on a copy of fd 0, not sys.stdin.buffer: when Ctrl-C ends the
+        # process while replay's reader thread waits in a read, the interpreter's shutdown
+        # would otherwise find sys.stdin's lock held and abort ("Fatal Python error").
+        try:
+            fd = os.dup(sys.stdin.fileno())
+        except (OSError, ValueError):  # not a real file (tests, embedding): read it as it is
+            return sys.stdin.buffer
+        return open(fd, "rb")  # closed by read_events
     path = Path(source)
     try:
         info = path.stat()
@@ -131,7 +149,7 @@ def read_events(
 
 
 def _read_stream(stream: IO[bytes], name: str, limit: int) -> Iterator[ReadEvent]:
-    head = stream.read(_CHUNK)
+    head = _read_some(stream, _CHUNK)
     if head.startswith(codecs.BOM_UTF8):
         head = head[len(codecs.BOM_UTF8) :]
     if b"\x00" in head:
@@ -139,7 +157,7 @@ def _read_stream(stream: IO[bytes], name: str, limit: int) -> Iterator[ReadEvent
         raise InputError("binary data (NUL bytes), expected JSON or NDJSON", source=name, hint=hint)
     first = head.lstrip()
     while not first:
-        more = stream.read(_CHUNK)
+        more = _read_some(stream, _CHUNK)
         if not more:
             raise InputError("empty: no events in it", source=name)
         if b"\x00" in more:
@@ -284,7 +302,7 @@ def _read_array(head: bytes, stream: IO[bytes], name: str, limit: int) -> Iterat
                 pos += 1
             if pos < len(buf) or eof:
                 break
-            chunk = stream.read(_CHUNK)
+            chunk = _read_some(stream, _CHUNK)
             consumed_bytes += len(chunk)
             if not chunk:
                 eof = True
@@ -297,7 +315,7 @@ def _read_array(head: bytes, stream: IO[bytes], name: str, limit: int) -> Iterat
         char = buf[pos]
         if char == "]" and (expect_value is False or index == 0):
             pos += 1
-            tail = buf[pos:].strip(_WS) or (stream.read(_CHUNK).strip() if not eof else "")
+            tail = buf[pos:].strip(_WS) or (_read_some(stream, _CHUNK).strip() if not eof else "")
             if tail:
                 raise fail("unexpected data after the end of the JSON array", pos)
             return
@@ -320,7 +338,7 @@ def _read_array(head: bytes, stream: IO[bytes], name: str, limit: int) -> Iterat
                 raise fail(_beyond_limits(err), pos) from None
             if len(buf) - pos > limit:
                 raise fail(f"an array element is larger than {limit // (1024 * 1024)} MiB", pos)
-            chunk = stream.read(read_size)
+            chunk = _read_some(stream, read_size)
             read_size = min(read_size * 2, 4 * 1024 * 1024)
             consumed_bytes += len(chunk)
             if not chunk:

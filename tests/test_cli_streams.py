@@ -6,16 +6,20 @@ fd 1 cannot be staged inside CliRunner.
 
 from __future__ import annotations
 
+import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
-from samples import ADOBE_TEXT
+from samples import ADOBE_EVENT, ADOBE_TEXT
 from typer.testing import CliRunner
 
 from cio_aep.cli.main import app
+from cio_aep.local_endpoint import RunningServer
 
 URL = (
     "http://127.0.0.1:9/collection/" + "a" * 64
@@ -111,3 +115,27 @@ def test_stdin_named_twice_is_a_usage_error(args: list[str]) -> None:
     result = CliRunner().invoke(app, args, input=ADOBE_TEXT)
     assert result.exit_code == 2
     assert result.stderr.startswith("error: '-' (stdin) can be given only once")
+
+
+def test_ctrl_c_while_replay_waits_on_stdin(local_endpoint: RunningServer) -> None:
+    # The reader thread sits in a read of stdin; the interpreter's shutdown used to find
+    # stdin's lock held and abort ("Fatal Python error", exit 134).
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CIO_")}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "cio_aep", "replay", "-", "--url", local_endpoint.inlet_url],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
+    )  # fmt: skip
+    assert proc.stdin is not None
+    try:
+        proc.stdin.write(json.dumps(ADOBE_EVENT).encode() + b"\n")
+        proc.stdin.flush()
+        deadline = time.monotonic() + 30
+        while local_endpoint.store.count() < 1:  # replay is up, and now waits for more
+            assert time.monotonic() < deadline, "replay sent nothing"
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=30)
+    finally:
+        proc.kill()
+    assert proc.returncode == 130, err.decode()
+    assert b"Fatal" not in err and b"Traceback" not in err
