@@ -134,13 +134,17 @@ def open_source(source: str | Path) -> IO[bytes]:
 
 
 def read_events(
-    source: str | Path, *, max_record_bytes: int = MAX_RECORD_BYTES
+    source: str | Path, *, max_record_bytes: int = MAX_RECORD_BYTES, empty_ok: bool = False
 ) -> Iterator[ReadEvent]:
-    """Yield the events of `source` (a path or `-`) one at a time."""
+    """Yield the events of `source` (a path or `-`) one at a time.
+
+    An empty source is an InputError unless `empty_ok` (replay: a clean run's dead-letter
+    file is empty, and replaying it must send nothing, not fail).
+    """
     name = display_name(source)
     stream = open_source(source)
     try:
-        yield from _read_stream(stream, name, max_record_bytes)
+        yield from _read_stream(stream, name, max_record_bytes, empty_ok)
     except OSError as err:
         raise InputError(f"read failed: {err.strerror or err}", source=name) from None
     finally:
@@ -148,7 +152,9 @@ def read_events(
             stream.close()
 
 
-def _read_stream(stream: IO[bytes], name: str, limit: int) -> Iterator[ReadEvent]:
+def _read_stream(
+    stream: IO[bytes], name: str, limit: int, empty_ok: bool = False
+) -> Iterator[ReadEvent]:
     head = _read_some(stream, _CHUNK)
     if head.startswith(codecs.BOM_UTF8):
         head = head[len(codecs.BOM_UTF8) :]
@@ -159,6 +165,8 @@ def _read_stream(stream: IO[bytes], name: str, limit: int) -> Iterator[ReadEvent
     while not first:
         more = _read_some(stream, _CHUNK)
         if not more:
+            if empty_ok:
+                return
             raise InputError("empty: no events in it", source=name)
         if b"\x00" in more:
             raise InputError("binary data (NUL bytes), expected JSON or NDJSON", source=name)

@@ -242,3 +242,25 @@ def test_help_documents_exit_codes_and_example() -> None:
     assert "3 endpoint unreachable" in text
     assert "Example:" in text
     assert "at least once" in text
+
+
+def test_clean_runs_dead_letter_replays_as_nothing(
+    local_endpoint: RunningServer, events: Path, tmp_path: Path
+) -> None:
+    dead = tmp_path / "dead.ndjson"
+    first = run(str(events), "--url", local_endpoint.inlet_url, "--dead-letter", str(dead))
+    assert first.exit_code == 0 and dead.read_bytes() == b""
+    again = run(str(dead), str(events), "--url", local_endpoint.inlet_url, "--json")
+    assert again.exit_code == 0, again.stderr
+    assert f"warning: {dead} is empty: nothing to send from it" in again.stderr
+    assert json.loads(again.stdout)["accepted"] == 30
+
+
+def test_dead_letter_with_earlier_failures_is_not_overwritten(events: Path, tmp_path: Path) -> None:
+    dead = tmp_path / "dead.ndjson"
+    dead.write_text('{"event": {"event_id": "lost?"}, "status": 400}\n')
+    url = f"http://127.0.0.1:9/collection/{INLET}?x-adobe-flow-id={FLOW}"
+    result = run(str(events), "--url", url, "--dead-letter", str(dead))
+    assert result.exit_code == 2
+    assert "already holds events" in result.stderr
+    assert dead.read_text().startswith('{"event": {"event_id": "lost?"}')

@@ -274,12 +274,19 @@ def _check_files(
             raise InputError("is a directory, expected a file of events", source=name)
         if not os.access(path, os.R_OK):
             raise InputError("permission denied", source=name)
+        if path.is_file() and path.stat().st_size == 0:
+            warn(f"{name} is empty: nothing to send from it")  # e.g. a clean run's dead letters
         for flag, other in (("--dead-letter", dead_letter), ("--checkpoint", checkpoint)):
             if other is not None and _same(path, other):
                 raise UsageError(
                     f"{flag} {other} is also an input file: it would be overwritten while read",
                     hint="write it to another file, then replay that",
                 )
+    if dead_letter is not None and not resume and _holds_data(dead_letter):
+        raise UsageError(
+            f"--dead-letter {dead_letter} already holds events (failures of an earlier run?)",
+            hint="replay it, move it away or give another file; with --resume it is appended to",
+        )
     if dead_letter is not None and checkpoint is not None and _same(dead_letter, checkpoint):
         raise UsageError("--dead-letter and --checkpoint must be different files")
     if checkpoint is not None and checkpoint.is_dir():
@@ -289,6 +296,13 @@ def _check_files(
             f"{checkpoint}: a checkpoint already exists",
             hint="add --resume to go on from it, or delete it to start over",
         )
+
+
+def _holds_data(path: Path) -> bool:
+    try:
+        return path.is_file() and path.stat().st_size > 0
+    except OSError:
+        return False  # the writer says what is wrong with it
 
 
 def register(app: typer.Typer) -> None:

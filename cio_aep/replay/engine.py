@@ -148,7 +148,7 @@ Reader = Callable[[str], Iterable[Any]]
 def _default_reader(source: str) -> Iterable[Any]:
     from cio_aep.event_reader import read_events
 
-    return read_events(source)
+    return read_events(source, empty_ok=True)
 
 
 def _to_item(record: Any, position: int, url: str, maybe_sent: bool) -> Item:
