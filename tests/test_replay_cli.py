@@ -151,9 +151,14 @@ def test_file_errors(events: Path, tmp_path: Path) -> None:
     stdin = run("-", "--url", url, "--checkpoint", str(tmp_path / "c"), stdin="")
     assert stdin.exit_code == 2 and "stdin cannot be resumed" in stdin.stderr
     existing = tmp_path / "run.ckpt"
-    existing.write_text("x")
+    existing.write_text('{"cio_aep_checkpoint": 1, "inputs": []}\n')
     again = run(str(events), "--url", url, "--checkpoint", str(existing))
     assert again.exit_code == 2 and "already exists" in again.stderr and "--resume" in again.stderr
+    notes = tmp_path / "notes.txt"
+    notes.write_text("my notes")
+    other = run(str(events), "--url", url, "--checkpoint", str(notes))
+    assert other.exit_code == 2 and "is not a replay checkpoint; not overwriting it" in other.stderr
+    assert notes.read_text() == "my notes"
     folder = run(str(events), "--url", url, "--checkpoint", str(tmp_path))
     assert folder.exit_code == 2 and "is a directory; give a file name" in folder.stderr
     bad_url = run(str(events), "--url", "https://example.com/hook")

@@ -292,6 +292,13 @@ def _check_files(
     if checkpoint is not None and checkpoint.is_dir():
         raise UsageError(f"{checkpoint}: is a directory; give a file name for --checkpoint")
     if checkpoint is not None and not resume and checkpoint.exists():
+        from cio_aep.replay.checkpoint import is_checkpoint
+
+        if not is_checkpoint(checkpoint):
+            raise UsageError(
+                f"{checkpoint}: the file exists and is not a replay checkpoint; not overwriting it",
+                hint="give --checkpoint a new file name",
+            )
         raise UsageError(
             f"{checkpoint}: a checkpoint already exists",
             hint="add --resume to go on from it, or delete it to start over",

@@ -225,6 +225,16 @@ def make_header(
     }
 
 
+def is_checkpoint(path: Path) -> bool:
+    """True when `path` starts with a cio-aep replay checkpoint header (False if unreadable)."""
+    try:
+        with path.open("rb") as handle:
+            header = json.loads(handle.readline(1 << 20))
+    except (OSError, ValueError, RecursionError):
+        return False
+    return isinstance(header, dict) and "cio_aep_checkpoint" in header
+
+
 def load_checkpoint(path: Path, inputs: list[dict[str, Any]]) -> CheckpointState:
     """Read `path` for `--resume`; a clear UsageError when it is not ours or not these inputs."""
     try:
