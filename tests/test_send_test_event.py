@@ -404,9 +404,7 @@ def test_cli_all_events(runner: CliRunner, aep: ScriptedServer) -> None:
         assert "cio_id" not in json.loads(got.body)["data"]["identifiers"]
 
 
-def test_cli_file_sends_exact_bytes(
-    runner: CliRunner, aep: ScriptedServer, tmp_path: Path
-) -> None:
+def test_cli_file_sends_exact_bytes(runner: CliRunner, aep: ScriptedServer, tmp_path: Path) -> None:
     first = (
         '{ "event_id": "01E4C4CT6YDC7Y5M7FE1GWWPQJ", "object_type": "customer", '
         '"metric": "subscribed", "timestamp": 1613063089, "data": {"identifiers": {"id": "Zoë"}} }'
@@ -658,3 +656,27 @@ def test_fault_injection_with_serve_every_event_lands_once(
     assert sum(r["attempts"] for r in records) > len(records)  # faults did happen
     assert server.store.event_ids() == {r["event_id"] for r in records}
     assert server.store.duplicates() == 0
+
+
+@pytest.mark.parametrize(
+    ("timestamp", "message"),
+    [
+        ("1700000000000", "looks like milliseconds; Customer.io sends seconds: 1700000000"),
+        ("99999999999999999999", "is out of range (0 to 281474976708)"),
+        ("-1", "is out of range"),
+    ],
+)
+def test_timestamp_errors_match_generate_schema(timestamp: str, message: str) -> None:
+    url = (
+        "http://127.0.0.1:9/collection/"
+        + "a" * 64
+        + "?x-adobe-flow-id="
+        + "1" * 8
+        + "-1111-1111-1111-"
+        + "1" * 12
+    )
+    result = CliRunner().invoke(
+        app, ["send-test-event", "--dry-run", "--url", url, "--timestamp", timestamp]
+    )
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f"error: timestamp {timestamp} ") and message in result.stderr

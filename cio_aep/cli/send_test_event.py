@@ -293,10 +293,6 @@ def _generate(
 
     if all_events and keys:
         raise UsageError("give --event or --all-events, not both")
-    if timestamp is not None and timestamp > 10**11:
-        raise UsageError(
-            f"--timestamp {timestamp} looks like milliseconds: Customer.io sends Unix seconds"
-        )
     if all_events:
         types = CATALOG.aep_supported()
     else:
