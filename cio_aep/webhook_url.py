@@ -378,7 +378,9 @@ def _check_characters(text: str, offset: int, what: str, *, braces: bool = False
                 f"the {what} holds a placeholder at character {position} ({_show(text)})",
                 hint="replace it, braces included, with the value shown in AEP",
             )
-        if code < 0x20 or 0x7F <= code <= 0x9F:
+        if 0xDC80 <= code <= 0xDCFF:  # how Python keeps a non-UTF-8 byte of argv or environ
+            label, kind = f"byte 0x{code - 0xDC00:02X}", "not UTF-8 text"
+        elif code < 0x20 or 0x7F <= code <= 0x9F:
             kind = "a control character"
         elif char in _BIDI:
             kind = "an invisible bidirectional-control character"

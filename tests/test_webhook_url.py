@@ -174,6 +174,8 @@ BAD = [
     ),
     pytest.param(f"{ENDPOINT[:30]}\t{ENDPOINT[30:]}", FLOW, ["U+0009", "control"], id="tab"),
     pytest.param(f"{ENDPOINT}\x00", FLOW, ["U+0000", "control"], id="NUL"),
+    # A non-UTF-8 byte from argv or the environment arrives as a surrogate escape.
+    pytest.param(ENDPOINT, "\udcff" + FLOW, ["byte 0xFF at character 1, not UTF-8"], id="byte"),
     pytest.param(ENDPOINT.replace(".net", ".net:99999"), FLOW, ["not a valid URL"], id="port"),
     pytest.param("", FLOW, ["endpoint is empty"], id="empty endpoint"),
     pytest.param(ENDPOINT, "", ["dataflow ID is empty"], id="empty dataflow id"),
