@@ -33,7 +33,7 @@ def test_text_checklist_and_summary() -> None:
         "✓ object_type  by source: object_type → _acme.customerio.object_type (line 9)"
     )
     assert "✓ timestamp    by expression using timestamp → timestamp (line 18)" in stdout
-    assert stdout.rstrip().endswith("0 errors, 0 warnings in 1 file (17 checks): ok")
+    assert stdout.rstrip().endswith("0 errors, 0 warnings in 1 file (18 checks): ok")
 
 
 def test_github_annotations() -> None:
@@ -67,7 +67,7 @@ def test_junit_one_testcase_per_rule_and_field() -> None:
     root = ET.fromstring(stdout.split("\n", 1)[1])
     names = [case.get("name") for case in root.iter("testcase")]
     assert "mandatory field event_id" in names and "CIO-M006 duplicate-destination" in names
-    assert len(names) == 17  # 7 fields + 10 entry rules (no --xdm-schema)
+    assert len(names) == 18  # 7 fields + 11 entry rules (no --xdm-schema)
     failed = [c.get("name") for c in root.iter("testcase") if c.find("failure") is not None]
     assert failed == ["CIO-M003 unknown-source-field"]
 

@@ -1,4 +1,4 @@
-"""One test per rule of validate-mapping (CIO-M001..M015), through the Python API."""
+"""One test per rule of validate-mapping (CIO-M001..M016), through the Python API."""
 
 from __future__ import annotations
 
@@ -47,7 +47,7 @@ def test_the_base_set_is_clean() -> None:
 
 
 def test_rule_ids_are_stable_and_unique() -> None:
-    assert [r.id for r in ALL_RULES] == [f"CIO-M{n:03d}" for n in range(1, 16)]
+    assert [r.id for r in ALL_RULES] == [f"CIO-M{n:03d}" for n in range(1, 17)]
     assert len({r.name for r in ALL_RULES}) == len(ALL_RULES)
 
 
@@ -300,6 +300,35 @@ def test_m015_destination_named_like_a_field_from_another_source() -> None:
     # Deprecated sources of the same value are no mistake.
     legacy = {"sourceType": "ATTRIBUTE", "source": "data.customer_id", "destination": "_x.id"}
     assert ids(check([legacy], drop="_acme.id")) == []
+
+
+@pytest.mark.parametrize(
+    ("expression", "message"),
+    [
+        ('dformat(${timestamp * 1000, "x', "`${` is not closed with `}` (character 9)"),
+        ('lower(${data.identifiers.email}', "`(` is not closed (character 6)"),
+        ('concat(metric, "-x)', 'the string starting with " is not closed (character 16)'),
+        ("upper(metric))", "`)` closes nothing (character 14)"),
+    ],
+)
+def test_m016_expression_syntax(expression: str, message: str) -> None:
+    entry = {"sourceType": "EXPRESSION", "source": expression, "destination": "_x.calc"}
+    report = check([entry])
+    assert ids(report) == ["CIO-M016"]  # and no CIO-M004 about a field named '$'
+    assert report.findings[0].message == f"calculated field: {message}"
+
+
+def test_m016_valid_expressions_pass() -> None:
+    good = [
+        "dformat(${timestamp} * 1000, \"yyyy-MM-dd'T'HH:mm:ss\")",
+        "iif(data.recipients[0].device_id == 'a', 'it\\'s', \"b\")",
+        "lower(${data.identifiers.email})",
+    ]
+    entries = [
+        {"sourceType": "EXPRESSION", "source": e, "destination": f"_x.c{i}"}
+        for i, e in enumerate(good)
+    ]
+    assert "CIO-M016" not in ids(check(entries))
 
 
 def test_api_accepts_paths_and_data_and_rejects_bad_targets(tmp_path: Path) -> None:

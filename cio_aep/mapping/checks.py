@@ -16,6 +16,7 @@ from cio_aep.mapping.expressions import (
     MAX_EXPRESSION_LENGTH,
     field_references,
     passes_seconds_to_dformat,
+    syntax_problem,
 )
 from cio_aep.mapping.mandatory import (
     ALTERNATE_SOURCES,
@@ -260,6 +261,17 @@ class _Checker:
                 f"most {MAX_EXPRESSION_LENGTH:,}",
                 keys=SOURCE_KEYS,
                 hint="split it into several calculated fields, or simplify it",
+            )
+            return
+        problem = syntax_problem(source)
+        if problem is not None:
+            what, at = problem
+            self.add(
+                rules.EXPRESSION_SYNTAX,
+                index,
+                f"calculated field: {what} (character {at + 1})",
+                keys=SOURCE_KEYS,
+                hint="Data Prep rejects it; the fields it names are checked once it reads",
             )
             return
         sources = self.options.sources

@@ -35,6 +35,36 @@ _SEGMENT = re.compile(r"\$\{([^}]*)\}|([^\W\d][\w$]*|\$[\w$]*)|\[\s*(\d+|\*)\s*\
 _SPACE = re.compile(r"\s*")
 
 
+_STRING = re.compile(r"""\"(?:[^\"\\]|\\.)*\"|'(?:[^'\\]|\\.)*'""", re.DOTALL)
+_CLOSERS = {")": "(", "]": "[", "}": "{"}
+
+
+def syntax_problem(expression: str) -> tuple[str, int] | None:
+    """The first structural mistake in an expression (what, character offset), or None.
+
+    Only what any expression language rejects: a string or `${` left open, and brackets that
+    do not pair up. Function names and operators are Data Prep's business, not checked here.
+    """
+    opened: list[tuple[str, int]] = []
+    for match in _TOKEN.finditer(expression):
+        kind, token, at = match.lastgroup, match.group(), match.start()
+        if kind == "string":
+            if _STRING.fullmatch(token) is None:
+                return f"the string starting with {token[0]} is not closed", at
+        elif kind == "path" and token == "$" and expression.startswith("${", at):
+            return "`${` is not closed with `}`", at
+        elif kind == "other" and token in "([{":
+            opened.append((token, at))
+        elif kind == "other" and token in ")]}":
+            if not opened or opened[-1][0] != _CLOSERS[token]:
+                return f"`{token}` closes nothing", at
+            opened.pop()
+    if opened:
+        token, at = opened[-1]
+        return f"`{token}` is not closed", at
+    return None
+
+
 @dataclass(frozen=True)
 class FieldReference:
     """A field named in an expression: its path in mapping notation, and where it starts."""

@@ -80,6 +80,11 @@ SOURCE_MISMATCH = Rule(
     "A destination named like a mandatory field is fed from a different Customer.io field.",
     _W,
 )
+EXPRESSION_SYNTAX = Rule(
+    "CIO-M016",
+    "expression-syntax",
+    "A calculated field (EXPRESSION) with a string, `${` or bracket left open or closed twice.",
+)
 
 ALL_RULES: tuple[Rule, ...] = (
     MISSING_FIELD,
@@ -97,6 +102,7 @@ ALL_RULES: tuple[Rule, ...] = (
     INVALID_ENTRY,
     CONFLICTING_VOCABULARY,
     SOURCE_MISMATCH,
+    EXPRESSION_SYNTAX,
 )
 
 # Rules about the seven fields are reported under one junit testcase per field instead.
