@@ -303,6 +303,27 @@ def test_m015_destination_named_like_a_field_from_another_source() -> None:
 
 
 @pytest.mark.parametrize(
+    ("expression", "flagged"),
+    [
+        ('dformat(${timestamp} * 1000, "yyyy")', None),
+        ('dformat(1000*timestamp, "yyyy")', None),
+        ('dformat(timestamp, "yyyy")', "dformat() is given timestamp as it is: "),
+        ('dformat(timestamp / 1000, "yyyy")', "dformat() is given timestamp / 1000: "),
+        ('dformat(${timestamp}*1000000, "yyyy")', "dformat() is given ${timestamp}*1000000: "),
+        ('iif(true, dformat(timestamp*1000, "y"), dformat(timestamp, "y"))', "as it is"),
+        ('dformat(now(), "yyyy")', None),
+    ],
+)
+def test_m010_dformat_needs_timestamp_times_1000(expression: str, flagged: str | None) -> None:
+    report = check([{"sourceType": "EXPRESSION", "source": expression, "destination": "_x.t"}])
+    if flagged is None:
+        assert "CIO-M010" not in ids(report)
+    else:
+        assert ids(report) == ["CIO-M010"]
+        assert flagged in report.findings[0].message
+
+
+@pytest.mark.parametrize(
     ("expression", "message"),
     [
         ('dformat(${timestamp * 1000, "x', "`${` is not closed with `}` (character 9)"),

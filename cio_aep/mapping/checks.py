@@ -14,8 +14,8 @@ from cio_aep.mapping import rules
 from cio_aep.mapping.entries import normalise_item
 from cio_aep.mapping.expressions import (
     MAX_EXPRESSION_LENGTH,
+    dformat_timestamp_argument,
     field_references,
-    passes_seconds_to_dformat,
     syntax_problem,
 )
 from cio_aep.mapping.mandatory import (
@@ -297,11 +297,13 @@ class _Checker:
                     keys=SOURCE_KEYS,
                     hint=(f"did you mean {guess}?" if guess else "check the field name") + quoted,
                 )
-        if passes_seconds_to_dformat(source):
+        argument = dformat_timestamp_argument(source)
+        if argument is not None:
+            given = "timestamp as it is" if argument.strip("${} ") == "timestamp" else argument
             self.add(
                 rules.TIMESTAMP_CONVERSION,
                 index,
-                "dformat() is given timestamp as it is: " + _TIMESTAMP_WHY,
+                f"dformat() is given {given}: " + _TIMESTAMP_WHY,
                 keys=SOURCE_KEYS,
                 hint="multiply by 1000: dformat(${timestamp} * 1000, ...)",
             )

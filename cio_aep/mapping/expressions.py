@@ -111,9 +111,39 @@ def _to_path(token: str) -> str:
     return ".".join(parts)
 
 
-_DFORMAT_SECONDS = re.compile(r"\bdformat\s*\(\s*(?:\$\{\s*timestamp\s*\}|timestamp)\s*[,)]")
+_DFORMAT = re.compile(r"\bdformat\s*\(")
+# `timestamp * 1000` in any of its spellings, once spaces are gone and ${timestamp} unquoted.
+_TIMES_1000 = re.compile(r"\(*timestamp\)*\*1000(?:\.0*)?|1000(?:\.0*)?\*\(*timestamp\)*")
 
 
-def passes_seconds_to_dformat(expression: str) -> bool:
-    """`dformat(timestamp, ...)`: Customer.io seconds given where milliseconds are expected."""
-    return _DFORMAT_SECONDS.search(expression) is not None
+def dformat_timestamp_argument(expression: str) -> str | None:
+    """The first argument of a `dformat(...)` that uses `timestamp` other than times 1000.
+
+    Customer.io's timestamp is seconds and dformat() takes milliseconds, so anything but
+    `timestamp * 1000` (bare, divided, times a million) gives wrong dates. None when fine.
+    """
+    for call in _DFORMAT.finditer(expression):
+        argument = _first_argument(expression, call.end())
+        uses = any(ref.path == "timestamp" for ref in field_references(argument))
+        if not uses:
+            continue
+        compact = re.sub(r"\s+", "", re.sub(r"\$\{\s*timestamp\s*\}", "timestamp", argument))
+        if _TIMES_1000.fullmatch(compact) is None:
+            return argument.strip()
+    return None
+
+
+def _first_argument(expression: str, start: int) -> str:
+    """The text of a call's first argument, from just after its `(` to the `,` or `)`."""
+    depth = 0
+    for match in _TOKEN.finditer(expression, start):
+        token = match.group()
+        if match.lastgroup != "other":
+            continue
+        if token in "([{":
+            depth += 1
+        elif token in ")]}" and depth:
+            depth -= 1
+        elif token in ",)" and depth == 0:
+            return expression[start : match.start()]
+    return expression[start:]
