@@ -1,4 +1,4 @@
-"""One test per rule of validate-mapping (CIO-M001..M016), through the Python API."""
+"""One test per rule of validate-mapping (CIO-M001..M017), through the Python API."""
 
 from __future__ import annotations
 
@@ -47,7 +47,7 @@ def test_the_base_set_is_clean() -> None:
 
 
 def test_rule_ids_are_stable_and_unique() -> None:
-    assert [r.id for r in ALL_RULES] == [f"CIO-M{n:03d}" for n in range(1, 17)]
+    assert [r.id for r in ALL_RULES] == [f"CIO-M{n:03d}" for n in range(1, 18)]
     assert len({r.name for r in ALL_RULES}) == len(ALL_RULES)
 
 
@@ -297,9 +297,46 @@ def test_m015_destination_named_like_a_field_from_another_source() -> None:
         drop="_acme.event_id",
     )
     assert ids(report) == ["CIO-M015"]
-    # Deprecated sources of the same value are no mistake.
-    legacy = {"sourceType": "ATTRIBUTE", "source": "data.customer_id", "destination": "_x.id"}
-    assert ids(check([legacy], drop="_acme.id")) == []
+
+
+@pytest.mark.parametrize(
+    ("field", "source", "why"),
+    [
+        ("id", "data.customer_id", "deprecated, and blank for people who were deleted"),
+        ("email", "data.email_address", "only customer (subscription) events carry it"),
+    ],
+)
+def test_m015_older_field_for_id_or_email_is_a_warning(field: str, source: str, why: str) -> None:
+    entry = {"sourceType": "ATTRIBUTE", "source": source, "destination": f"_x.{field}"}
+    report = check([entry], drop=f"_acme.{field}")
+    assert ids(report) == ["CIO-M015"]
+    assert why in report.findings[0].message and report.ok  # a warning: the value is there
+
+
+def test_m015_id_and_email_swapped() -> None:
+    # Both canonical sources are mapped, so both fields look satisfied "by source"; the
+    # destinations named id and email are still fed from each other's field.
+    swapped = [
+        {"sourceType": "ATTRIBUTE", "source": "data.identifiers.id", "destination": "_x.email"},
+        {"sourceType": "ATTRIBUTE", "source": "data.identifiers.email", "destination": "_x.id"},
+    ]
+    base = [m for m in BASE if m["destination"] not in ("_acme.id", "_acme.email")]
+    report = validate_mapping({"mappings": base + swapped})
+    assert ids(report) == ["CIO-M015", "CIO-M015"]
+    messages = sorted(f.message for f in report.findings)
+    assert "'_x.email' is named like the mandatory field email" in messages[0]
+    assert "'_x.id' is named like the mandatory field id" in messages[1]
+
+
+@pytest.mark.parametrize("field", ["event_id", "metric", "id"])
+def test_m017_mandatory_field_from_a_constant(field: str) -> None:
+    entry = {"sourceType": "STATIC", "source": "x", "destination": f"_x.{field}"}
+    report = check([entry], drop=f"_acme.{field}")
+    assert ids(report) == ["CIO-M017"]
+    assert not report.ok
+    assert f"every event would carry the same {field}" in report.findings[0].message
+    status = report.field_status(field)
+    assert status is not None and not status.mapped
 
 
 @pytest.mark.parametrize(

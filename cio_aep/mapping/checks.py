@@ -46,6 +46,13 @@ from cio_aep.mapping.report import MappingReport
 from cio_aep.mapping.source_fields import SourceFields
 from cio_aep.mapping.xdm_schema import DATE_XDM, NUMERIC_XDM, XdmSchema, compatible
 
+# DOMAIN.md §1-2: what the older fields that carry the same value lack.
+_ALTERNATE_WHY = {
+    "id": "deprecated, and blank for people who were deleted",
+    "email": "only customer (subscription) events carry it; message events carry the address "
+    "only in data.identifiers.email",
+}
+
 _TIMESTAMP_WHY = (
     "Customer.io sends timestamp as Unix seconds (an integer). An XDM date-time field needs a "
     "conversion, and Data Prep's dformat() takes milliseconds, so the seconds must be "
@@ -404,11 +411,12 @@ class _Checker:
             how = None
         else:
             entry = self.mset.entry(found)
+        constant = entry is not None and entry.source_type == STATIC
         status = FieldStatus(
             self.mset.file,
             name,
             required,
-            entry is not None,
+            entry is not None and not constant,
             how,
             entry.source if entry else None,
             entry.destination if entry else None,
@@ -418,6 +426,16 @@ class _Checker:
         check = field_check_name(name)
         if required and entry is None:
             self._missing(name, canonical, declared, check)
+        elif required and constant and entry is not None:
+            self.add(
+                rules.CONSTANT_FIELD,
+                entry.index,
+                f"mandatory field {name} is mapped only from a constant ({entry.source!r} → "
+                f"{entry.destination}): every event would carry the same {name}",
+                keys=SOURCE_KEYS,
+                hint=f"map the Customer.io field {canonical} to it (sourceType ATTRIBUTE)",
+                check=check,
+            )
         elif not required and entry is not None:
             self.add(
                 rules.CIO_ID_IN_TEST_MODE,
@@ -431,6 +449,10 @@ class _Checker:
             )
         if how == BY_DESTINATION and entry is not None:
             self._source_mismatch(name, canonical, entry, check)
+        elif declared is None and name in self.by_name and self.by_name[name] != found:
+            # Satisfied by its source elsewhere; a destination named like it may still be fed
+            # from another field (id and email swapped, say).
+            self._source_mismatch(name, canonical, self.mset.entry(self.by_name[name]), check)
         return status
 
     def _missing(self, name: str, canonical: str, declared: str | None, check: str) -> None:
@@ -453,7 +475,17 @@ class _Checker:
         if entry.source_type != ATTRIBUTE or not entry.source:
             return
         key = normalise(entry.source)
+        if key == canonical:
+            return
         if key in ALTERNATE_SOURCES.get(name, frozenset()):
+            self.add(
+                rules.SOURCE_MISMATCH,
+                entry.index,
+                f"mandatory field {name} is fed from {entry.source!r}: {_ALTERNATE_WHY[name]}",
+                keys=SOURCE_KEYS,
+                hint=f"map {canonical} to {entry.destination} instead",
+                check=check,
+            )
             return
         if self.options.sources.lookup(key) is None:
             return  # already reported as an unknown source

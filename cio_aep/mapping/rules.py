@@ -85,6 +85,12 @@ EXPRESSION_SYNTAX = Rule(
     "expression-syntax",
     "A calculated field (EXPRESSION) with a string, `${` or bracket left open or closed twice.",
 )
+CONSTANT_FIELD = Rule(
+    "CIO-M017",
+    "mandatory-field-constant",
+    "A mandatory field is mapped only from a constant (STATIC): every event would carry the "
+    "same value.",
+)
 
 ALL_RULES: tuple[Rule, ...] = (
     MISSING_FIELD,
@@ -103,10 +109,13 @@ ALL_RULES: tuple[Rule, ...] = (
     CONFLICTING_VOCABULARY,
     SOURCE_MISMATCH,
     EXPRESSION_SYNTAX,
+    CONSTANT_FIELD,
 )
 
 # Rules about the seven fields are reported under one junit testcase per field instead.
-FIELD_RULES = frozenset({MISSING_FIELD.id, CIO_ID_IN_TEST_MODE.id, SOURCE_MISMATCH.id})
+FIELD_RULES = frozenset(
+    {MISSING_FIELD.id, CIO_ID_IN_TEST_MODE.id, SOURCE_MISMATCH.id, CONSTANT_FIELD.id}
+)
 ENTRY_RULES: tuple[Rule, ...] = tuple(r for r in ALL_RULES if r.id not in FIELD_RULES)
 RULES_BY_ID = {r.id: r for r in ALL_RULES}
 
