@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from cio_aep.cli.common import PlainCommand, warn, write_data
+from cio_aep.cli.common import PlainCommand, info, warn, write_data
 
 
 class SchemaFormat(str, enum.Enum):
@@ -25,7 +25,8 @@ def generate_schema(
             "-e",
             metavar="OBJECT_TYPE:METRIC",
             help="A sample of this event (repeatable: several are merged into one sample so "
-            "that all their fields can be mapped). List them with: cio-aep events.",
+            "that all their fields can be mapped; so are a message event's variants: campaign, "
+            "broadcast, newsletter, transactional). List them with: cio-aep events.",
             show_default=False,
         ),
     ] = None,
@@ -105,6 +106,9 @@ def generate_schema(
         doc = generator.generate_event(selected[0])
     else:
         doc = source_schema.superset_sample(selected, generator)
+        if len(selected) == 1:
+            # A sample to map from, not an event: Customer.io sends one variant at a time.
+            info(f"{selected[0].key}: the sample holds the fields of all its variants")
     write_data(json.dumps(doc, indent=2, ensure_ascii=False), output, force=force)
 
 
