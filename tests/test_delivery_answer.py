@@ -217,6 +217,14 @@ def test_status_explanations(status: int, words: str) -> None:
     assert words in outcome.explanation
 
 
+@pytest.mark.parametrize("status", [301, 302, 307, 308])
+def test_redirects_say_customer_ios_handling_is_unknown(status: int) -> None:
+    # DOMAIN.md documents no redirect handling: the answer must not assert one.
+    said = explain_answer(status, {}, b"").customer_io
+    assert said.startswith("Whether Customer.io follows redirects is not documented.")
+    assert "give Customer.io the final URL" in said
+
+
 def test_413_and_404_are_not_retried() -> None:
     assert not explain_answer(413, {}, b"").retryable
     assert not explain_answer(404, {}, b"").retryable

@@ -52,6 +52,12 @@ CIO_BACKOFF = (
     "Customer.io would retry with exponential backoff (for up to 7 days), and every later event "
     "would wait behind this one."
 )
+# DOMAIN.md says nothing of redirects: say what is known (not 2xx = failure), not a guess.
+CIO_REDIRECT = (
+    "Whether Customer.io follows redirects is not documented. If it does not, it takes this "
+    "answer as a failure and retries with backoff (for up to 7 days), every later event waiting "
+    "behind this one; give Customer.io the final URL instead."
+)
 
 
 @dataclass(frozen=True)
@@ -196,6 +202,8 @@ def _customer_io(status: int | None, error: ErrorKind | None) -> str:
     if status is not None and error is None:
         if 200 <= status <= 299:
             return CIO_DELIVERED
+        if 300 <= status <= 399:
+            return CIO_REDIRECT
         return CIO_HOUR if status in HOUR_PAUSE_STATUSES else CIO_BACKOFF
     return CIO_HOUR if error in _HOUR_PAUSE_ERRORS else CIO_BACKOFF
 
