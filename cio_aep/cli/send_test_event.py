@@ -128,7 +128,8 @@ def send_test_event(
 ) -> None:
     """Send events exactly as Customer.io would, and explain what AEP answers.
 
-    Each event is one POST of compact JSON, signed when a key is given (CIO_SIGNING_KEY or
+    Each event is one POST (generated events as compact JSON, --file events byte for byte as
+    read), signed when a key is given (CIO_SIGNING_KEY or
     --signing-key-file), with a 4 s timeout like Customer.io's. Connection errors, timeouts,
     429 and 5xx are retried with backoff (same event_id, fresh signature); other 4xx never are.
 
