@@ -81,15 +81,20 @@ def serve(
         cio-aep serve --port 0 --quiet \\
           --fail-rate 0.3 --fail-status 503,429 --seed 7
     """
+    from cio_aep.errors import UsageError
     from cio_aep.local_endpoint.app import ServeConfig
     from cio_aep.local_endpoint.faults import FaultConfig, parse_fail_statuses
     from cio_aep.local_endpoint.server import serve_forever
     from cio_aep.signing import load_signing_key
 
     if not 0 <= port <= 65535:
-        from cio_aep.errors import UsageError
-
         raise UsageError(f"--port must be between 0 and 65535, got {port}")
+    if not host.strip():
+        # The OS takes an empty host for every interface: never what an empty value meant.
+        raise UsageError(
+            "--host must not be empty: use 127.0.0.1 (the default, loopback only), "
+            "or 0.0.0.0 to listen on every interface"
+        )
     faults = FaultConfig(
         fail_rate=fail_rate,
         fail_statuses=parse_fail_statuses(fail_status),

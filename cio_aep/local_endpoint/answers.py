@@ -60,7 +60,12 @@ def now_ms() -> int:
 
 
 def _json(value: object) -> bytes:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    try:
+        return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        # A lone surrogate (from a `\ud800` escape in an accepted event) has no UTF-8 form;
+        # escaped, pure-ASCII JSON always has one and reads back as the same value.
+        return json.dumps(value, separators=(",", ":"), ensure_ascii=True).encode("ascii")
 
 
 _PREFIXES: dict[str, bytes] = {}
@@ -144,5 +149,6 @@ def problem_body(
 
 
 def json_body(value: object) -> bytes:
-    """Compact UTF-8 JSON of `value` (the `/_cio-aep/*` answers)."""
+    """Compact UTF-8 JSON of `value` (the `/_cio-aep/*` answers); pure ASCII when `value` holds
+    a lone surrogate, which UTF-8 cannot encode."""
     return _json(value)

@@ -18,7 +18,11 @@ Choices where AEP's behaviour is not documented (DOMAIN.md says: be tolerant, do
   here that AEP could refuse);
 - `syncValidation=true` is honoured on the single endpoint only, as AEP documents; without the
   validator the answer is 501, AEP's answer when a region lacks synchronous validation;
-- a bad or missing `X-CIO-Signature` gets AEP's 401 shape (where `status` is the string "401").
+- a bad or missing `X-CIO-Signature` gets AEP's 401 shape (where `status` is the string "401"),
+  and so does an `X-CIO-Timestamp` that is not Unix seconds (ASCII digits);
+- a WebSocket upgrade is refused (close before accepting: uvicorn answers 403);
+- an event holding a lone surrogate escape (`"\\ud800"`) is accepted and stored as is; answers
+  that would carry one are pure-ASCII JSON.
 """
 
 from __future__ import annotations
@@ -51,6 +55,7 @@ FLOW_PARAM = "x-adobe-flow-id"
 DROP_CONNECTION = "cio-aep: connection dropped by fault injection"
 
 _JSON_HEADERS = [(b"content-type", b"application/json")]
+_SQL_INT_MAX = 2**63 - 1  # the largest integer SQLite takes (limit / after)
 _ADMIN_ROUTES = frozenset({"/_cio-aep/health", "/_cio-aep/events"})
 
 
@@ -225,7 +230,20 @@ class EndpointApp:
             return DROP_CONNECTION if status == DROP else None
         if kind == "lifespan":
             await self._lifespan(receive, send)
+        elif kind == "websocket":
+            await self._refuse_websocket(scope, receive, send)
         return None
+
+    async def _refuse_websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
+        # AEP's streaming endpoint is plain HTTP. Closing before accepting makes uvicorn answer
+        # the upgrade request with a 403 (returning without a word would be its 500).
+        message = await receive()
+        if message["type"] == "websocket.connect":
+            await send({"type": "websocket.close", "code": 1008})  # policy violation
+        self.stats.requests += 1
+        self.stats.rejected += 1
+        if self._log is not None:
+            self._log.add(f"WEBSOCKET {scope['path']} 403")
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
         while True:
@@ -388,6 +406,10 @@ class EndpointApp:
             if not signature or not timestamp:
                 return await self._problem(
                     send, 401, "[cio-aep] missing X-CIO-Signature or X-CIO-Timestamp header"
+                )
+            if not (timestamp.isascii() and timestamp.isdigit()):
+                return await self._problem(
+                    send, 401, "[cio-aep] X-CIO-Timestamp is not Unix seconds (ASCII digits)"
                 )
             if not verify_signature(self._key, timestamp, body, signature):
                 return await self._problem(
@@ -563,11 +585,15 @@ class EndpointApp:
         try:
             limit = int(params["limit"]) if "limit" in params else None
             after = int(params.get("after", "0"))
-            if (limit is not None and limit < 0) or after < 0:
+            if limit is not None and not 0 <= limit <= _SQL_INT_MAX:
                 raise ValueError
-        except ValueError:
+            if not 0 <= after <= _SQL_INT_MAX:
+                raise ValueError
+        except ValueError:  # also a number too long for int() (over 4300 digits)
             return await self._problem(
-                send, 400, "[cio-aep] limit and after must be whole numbers, 0 or more"
+                send,
+                400,
+                f"[cio-aep] limit and after must be whole numbers from 0 to {_SQL_INT_MAX}",
             )
         page = self.store.events(limit=limit, after=after)
         result: dict[str, object] = {

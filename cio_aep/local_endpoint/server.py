@@ -144,7 +144,14 @@ def _install_drop_filter() -> None:
 
 
 def bind_socket(host: str, port: int) -> socket.socket:
-    """A listening TCP socket on host:port (port 0: a free one); UsageError when impossible."""
+    """A listening TCP socket on host:port (port 0: a free one); UsageError when impossible.
+
+    An empty host is refused: the OS would take it for every interface.
+    """
+    if not host.strip():
+        raise UsageError(
+            "cannot listen on an empty host: name an address (127.0.0.1 is loopback only)"
+        )
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     try:

@@ -12,6 +12,12 @@ in batches: nothing of it outlives the process anyway.
 
 The keys stored are also kept in a Python set (about 100 bytes an event), so that a duplicate
 delivery, the usual retry case, costs no SQL on the hot path.
+
+Text SQLite cannot take: JSON may escape a lone surrogate (`"\\ud800"`), which is accepted (AEP's
+answer to it is unknown; we stay tolerant) but has no UTF-8 form. Such a value (an `event_id`,
+`object_type`, `metric` or re-serialised batch message) is stored as a BLOB of its
+"surrogatepass" bytes and read back as the same str. A BLOB never equals a TEXT value, so the
+UNIQUE key keeps telling it from any valid text.
 """
 
 from __future__ import annotations
@@ -46,6 +52,25 @@ _MEMORY_BATCH = 1000  # in-memory store: commit every this many writes
 
 DEFAULT_PAGE = 100_000
 
+_Param = str | int | None | bytes
+
+
+def _bindable(value: _Param) -> _Param:
+    """`value` as SQLite can bind it: a str with a lone surrogate becomes surrogatepass bytes."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return value.encode("utf-8", "surrogatepass")
+    return value
+
+
+def _text(value: Any) -> Any:
+    """A value read back: BLOBs written by `_bindable` become the str they were."""
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "surrogatepass")
+    return value
+
 
 class StoreError(Exception):
     """The store could not be opened or written (the CLI turns it into a usage error)."""
@@ -72,7 +97,9 @@ class EventStore:
         self._lock = threading.Lock()
         # Keys already stored, so that a duplicate costs a set lookup, not two SQL statements;
         # its count is written with the next commit (or before any read).
-        self._keys: set[str] = {row[0] for row in self._conn.execute("SELECT key FROM events")}
+        self._keys: set[str] = {
+            _text(row[0]) for row in self._conn.execute("SELECT key FROM events")
+        }
         self._bumps: dict[str, int] = {}
         self._uncommitted = 0
         self._pending: asyncio.Future[None] | None = None
@@ -97,9 +124,11 @@ class EventStore:
                 self._bumps[key] = self._bumps.get(key, 0) + 1
                 new = False
             else:
-                self._conn.execute(
-                    _INSERT, (key, event_id, object_type, metric, received_ms, body, sig)
-                )
+                params = (key, event_id, object_type, metric, received_ms, body, sig)
+                try:
+                    self._conn.execute(_INSERT, params)
+                except UnicodeEncodeError:  # a lone surrogate: rare, so not checked up front
+                    self._conn.execute(_INSERT, tuple(map(_bindable, params)))
                 self._keys.add(key)
                 new = True
             self._uncommitted += 1
@@ -133,7 +162,7 @@ class EventStore:
 
     def _flush_bumps_locked(self) -> None:
         if self._bumps:
-            self._conn.executemany(_BUMP, [(n, k) for k, n in self._bumps.items()])
+            self._conn.executemany(_BUMP, [(n, _bindable(k)) for k, n in self._bumps.items()])
             self._bumps.clear()
 
     def _commit_locked(self) -> None:
@@ -191,13 +220,13 @@ class EventStore:
             out.append(
                 {
                     "seq": seq,
-                    "event_id": event_id,
-                    "object_type": object_type,
-                    "metric": metric,
+                    "event_id": _text(event_id),
+                    "object_type": _text(object_type),
+                    "metric": _text(metric),
                     "received_ms": received_ms,
                     "duplicates": dups,
                     "signature_ok": None if sig is None else bool(sig),
-                    "event": json.loads(body),
+                    "event": json.loads(_text(body)),
                 }
             )
         return out
@@ -208,7 +237,7 @@ class EventStore:
             rows = self._conn.execute(
                 "SELECT event_id FROM events WHERE event_id IS NOT NULL"
             ).fetchall()
-        return {row[0] for row in rows}
+        return {_text(row[0]) for row in rows}
 
     def raw_dump(self) -> str:
         """Every stored value as text (tests grep it for secrets)."""
