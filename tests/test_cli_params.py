@@ -90,3 +90,33 @@ def test_paths_and_choices(tmp_path: Path) -> None:
 def test_shared_ranged_option_is_checked() -> None:
     result = runner.invoke(app, ["send-test-event", "--dry-run", "--url", URL, "--retries", "-1"])
     assert result.exit_code == 2 and "below the minimum, 0" in " ".join(result.stderr.split())
+
+
+def test_help_paragraphs_are_reflowed_and_examples_kept() -> None:
+    from cio_aep.cli.common import reflow_help
+
+    text = """Title line
+    goes on.
+
+    A paragraph written
+    over three
+    lines.
+
+    Example:
+
+        cio-aep x \\
+          --flag
+    """
+    assert reflow_help(text) == (
+        "Title line goes on.\n\nA paragraph written over three lines.\n\nExample:\n\n"
+        "    cio-aep x \\\n      --flag"
+    )
+
+
+def test_help_paragraph_is_one_line_on_a_wide_terminal() -> None:
+    # Typer keeps a docstring's line breaks; re-wrapped at 80 columns they left half-lines.
+    wide = CliRunner(env={"NO_COLOR": "1", "COLUMNS": "400"})
+    result = wide.invoke(app, ["send-test-event", "--help"])
+    assert result.exit_code == 0
+    (line,) = [x for x in result.stdout.splitlines() if "Each event is one POST" in x]
+    assert "with a 4 s timeout like Customer.io's" in line and "other 4xx never are." in line

@@ -113,5 +113,6 @@ def test_usage_errors(args: list[str], message: str) -> None:
 def test_help_has_examples() -> None:
     result = CliRunner().invoke(app, ["validate-mapping", "--help"])
     assert result.exit_code == 0
-    assert "Example: cio-aep validate-mapping mapping.json" in result.stdout
+    assert "Examples:" in result.stdout
+    assert "    cio-aep validate-mapping mapping.json" in result.stdout
     assert "--test-mode" in result.stdout and "--xdm-schema" in result.stdout

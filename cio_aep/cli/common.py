@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import inspect
 import math
 import os
 import sys
@@ -186,5 +187,24 @@ class PlainParamsMixin:
         return params
 
 
+def reflow_help(text: str) -> str:
+    """Join the lines of each help paragraph, so that Rich wraps it to the terminal's width.
+
+    Typer 0.29 keeps a docstring's line breaks after the first paragraph: wrapped again at 80
+    columns, they leave ragged half-lines. Indented paragraphs (examples) stay as written.
+    """
+    paragraphs = inspect.cleandoc(text).split("\n\n")
+    return "\n\n".join(
+        p if p.startswith(("\b", " ")) or "\n " in p else " ".join(p.split("\n"))
+        for p in paragraphs
+    )
+
+
 class PlainCommand(PlainParamsMixin, TyperCommand):
-    """A command whose parameters are coerced without pydantic (see the mixin)."""
+    """A command whose parameters are coerced without pydantic (see the mixin), and whose help
+    paragraphs are reflowed to the terminal's width."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        if isinstance(kwargs.get("help"), str):
+            kwargs["help"] = reflow_help(kwargs["help"])
+        super().__init__(*args, **kwargs)

@@ -141,13 +141,13 @@ def send_test_event(
 
         export CIO_SIGNING_KEY=...   # the webhook's signing key
 
-        cio-aep send-test-event --url "$WEBHOOK_URL"
+        cio-aep send-test-event --url "$URL"
 
-        cio-aep send-test-event --url "$WEBHOOK_URL" --event email:sent --event email:opened
+        cio-aep send-test-event --url "$URL" -e email:sent -e email:opened
 
-        cio-aep send-test-event --url "$WEBHOOK_URL" --all-events --sync-validation --json
+        cio-aep send-test-event --url "$URL" --all-events --sync-validation --json
 
-        cio-aep send-test-event --url "$WEBHOOK_URL" --file events.ndjson --dry-run
+        cio-aep send-test-event --url "$URL" --file events.ndjson --dry-run
     """
     from cio_aep.delivery import RetryPolicy, build_delivery
     from cio_aep.signing import load_signing_key

@@ -94,11 +94,14 @@ def validate_mapping(
     schema given with --xdm-schema). Exit 0 valid (warnings allowed unless --strict),
     1 findings, 2 unreadable input.
 
-    Example: cio-aep validate-mapping mapping.json
+    Examples:
 
-    Example: cio-aep validate-mapping --test-mode --target event_id=_acme.event_id0 mapping.yaml
+        cio-aep validate-mapping mapping.json
 
-    Example: cio-aep validate-mapping --format sarif -o mapping.sarif mappings/*.json
+        cio-aep validate-mapping --test-mode \
+          --target event_id=_acme.event_id0 mapping.yaml
+
+        cio-aep validate-mapping --format sarif -o mapping.sarif mappings/*.json
     """
     if output_format not in _FORMATS:
         raise UsageError(
