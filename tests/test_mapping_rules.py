@@ -274,6 +274,23 @@ def test_m012_incompatible_types_and_timestamp_targets() -> None:
     assert [(f.rule.id, f.message.count("date-time")) for f in dated.findings] == [("CIO-M010", 2)]
 
 
+def test_m012_dformat_text_into_a_number_field() -> None:
+    schema = build_xdm_schema(SCHEMA)
+    dformat = "dformat(${timestamp} * 1000, \"yyyy-MM-dd\")"
+    report = check(
+        [
+            {"sourceType": "EXPRESSION", "source": dformat, "destination": "_acme.seconds"},
+            {"sourceType": "EXPRESSION", "source": dformat, "destination": "_acme.sent"},
+        ],
+        xdm_schema=schema,
+    )
+    messages = [f.message for f in report.findings if f.rule.id == "CIO-M012"]
+    assert len(messages) == 2  # the text of a date in a long field: AEP converts only digits
+    assert messages[0].startswith("dformat() (string) cannot land in '_acme.seconds'")
+    # The base set's dformat() into the date-time field `_acme.timestamp` is fine.
+    assert all("_acme.timestamp" not in m for m in messages)
+
+
 def test_m013_invalid_entries() -> None:
     report = check(["data.subject", {"source": 3, "destination": "_x.j"}, None])
     assert ids(report) == ["CIO-M013", "CIO-M013", "CIO-M013"]

@@ -16,6 +16,7 @@ from cio_aep.mapping.expressions import (
     MAX_EXPRESSION_LENGTH,
     dformat_timestamp_argument,
     field_references,
+    is_dformat_call,
     syntax_problem,
 )
 from cio_aep.mapping.mandatory import (
@@ -45,6 +46,8 @@ from cio_aep.mapping.paths import last_segment, normalise
 from cio_aep.mapping.report import MappingReport
 from cio_aep.mapping.source_fields import SourceFields
 from cio_aep.mapping.xdm_schema import DATE_XDM, NUMERIC_XDM, XdmSchema, compatible
+
+_TEXT = frozenset({"string"})
 
 # DOMAIN.md §1-2: what the older fields that carry the same value lack.
 _ALTERNATE_WHY = {
@@ -202,6 +205,9 @@ class _Checker:
             elif source and not source.isspace():
                 if kind is EXPRESSION:
                     self._expression(index, source)
+                    if schema is not None and destination and is_dformat_call(source):
+                        # dformat() gives text: fine for a date-time or string field only.
+                        self._types(index, "dformat()", destination, _TEXT, schema)
                 elif kind is not STATIC:
                     self._unknown_type(index, str(kind))
             elif source is not None:

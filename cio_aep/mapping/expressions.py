@@ -133,6 +133,26 @@ def dformat_timestamp_argument(expression: str) -> str | None:
     return None
 
 
+def is_dformat_call(expression: str) -> bool:
+    """True when the whole expression is one `dformat(...)` call (its value is text)."""
+    call = _DFORMAT.match(expression.strip())
+    if call is None:
+        return False
+    text = expression.strip()
+    depth = 0
+    for match in _TOKEN.finditer(text, call.end() - 1):
+        token = match.group()
+        if match.lastgroup != "other":
+            continue
+        if token in "([{":
+            depth += 1
+        elif token in ")]}":
+            depth -= 1
+            if depth == 0:
+                return match.end() == len(text)
+    return False
+
+
 def _first_argument(expression: str, start: int) -> str:
     """The text of a call's first argument, from just after its `(` to the `,` or `)`."""
     depth = 0
