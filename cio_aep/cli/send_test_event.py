@@ -143,7 +143,7 @@ def send_test_event(
 
         cio-aep send-test-event --url "$URL"
 
-        cio-aep send-test-event --url "$URL" -e email:sent -e email:opened
+        cio-aep send-test-event --url "$URL" --event email:sent --event email:opened
 
         cio-aep send-test-event --url "$URL" --all-events --sync-validation --json
 
