@@ -87,6 +87,14 @@ class Report:
         """Passes: no errors, and no warnings either under --strict."""
         return self.errors == 0 and (not self.strict or self.warnings == 0)
 
+    def fails_on(self, finding: Finding) -> bool:
+        """True when `finding` fails the check: an error, or any finding under --strict.
+
+        Machine formats (junit, sarif, github) show such a finding as a failure, so that a
+        red job never comes with green annotations.
+        """
+        return self.strict or finding.is_error
+
     @property
     def status(self) -> str:
         return "ok" if self.ok else "failed"

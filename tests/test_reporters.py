@@ -130,6 +130,22 @@ def test_text_strict_says_why_warnings_fail() -> None:
     )
 
 
+@pytest.mark.parametrize("strict", [False, True])
+def test_machine_formats_fail_warnings_under_strict(strict: bool) -> None:
+    # A red job must not come with green annotations (and junit must not say 0 failures).
+    report = Report(
+        command="validate-events", files=["e.json"], strict=strict, checks=["t"], checks_total=1
+    )
+    report.add(Finding(TIMESTAMP, "loose", "e.json", line=1, column=1, check="t"))
+    junit = ET.fromstring(render_report(report, "junit"))
+    assert junit.get("failures") == ("1" if strict else "0")
+    (result,) = json.loads(render_report(report, "sarif"))["runs"][0]["results"]
+    assert result["level"] == ("error" if strict else "warning")
+    github = render_report(report, "github").splitlines()[0]
+    assert github.startswith("::error " if strict else "::warning ")
+    assert report.ok is not strict
+
+
 def test_text_counts_files_from_findings_when_files_unknown() -> None:
     report = Report(command="validate-events")
     report.add(Finding(DUPLICATE, "x", "a.json"))

@@ -20,8 +20,12 @@ def escape_property(text: str) -> str:
     return escape_data(text).replace(":", "%3A").replace(",", "%2C")
 
 
-def workflow_command(finding: Finding) -> str:
-    """`::error file=…,line=…,col=…,title=…::message` for one finding."""
+def workflow_command(finding: Finding, *, failing: bool | None = None) -> str:
+    """`::error file=…,line=…,col=…,title=…::message` for one finding.
+
+    `failing` (default: the finding is an error) makes it `::error`, e.g. a warning under
+    --strict, which fails the job.
+    """
     props: list[tuple[str, str]] = []
     # stdin has no file in the repository to annotate: the annotation goes on the run.
     if finding.file not in ("", "-"):
@@ -37,7 +41,8 @@ def workflow_command(finding: Finding) -> str:
     if finding.hint:
         message += f"\nhint: {finding.hint}"
     joined = ",".join(f"{key}={escape_property(value)}" for key, value in props)
-    return f"::{finding.level.value} {joined}::{escape_data(message)}"
+    level = "error" if (finding.is_error if failing is None else failing) else "warning"
+    return f"::{level} {joined}::{escape_data(message)}"
 
 
 class GithubReporter(Reporter):
@@ -48,7 +53,7 @@ class GithubReporter(Reporter):
 
     def _render(self, report: Report) -> str:
         lines = [f"::add-mask::{escape_data(value)}" for value in self.masks if value]
-        lines.extend(workflow_command(f) for f in report.findings)
+        lines.extend(workflow_command(f, failing=report.fails_on(f)) for f in report.findings)
         lines.extend(checklist_lines(report, color=self.color))
         lines.append(summary_line(report, color=self.color))
         return "\n".join(lines) + "\n"

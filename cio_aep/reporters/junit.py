@@ -32,7 +32,7 @@ def _group(report: Report) -> dict[str, list[Finding]]:
 
 class JunitReporter(Reporter):
     """`<testsuites><testsuite name="cio-aep COMMAND">`: a check with errors fails, a check
-    with only warnings passes and lists them in `<system-out>`."""
+    with only warnings passes and lists them in `<system-out>` (under --strict it fails)."""
 
     name = "junit"
 
@@ -50,8 +50,8 @@ class JunitReporter(Reporter):
             cases.append(summary)
         for name, findings in _group(report).items():
             case = ET.Element("testcase", {"classname": classname, "name": _xml_text(name)})
-            errors = [f for f in findings if f.is_error]
-            warnings = [f for f in findings if not f.is_error]
+            errors = [f for f in findings if report.fails_on(f)]
+            warnings = [f for f in findings if not report.fails_on(f)]
             if errors:
                 first = errors[0]
                 message = f"{first.rule.id} {first.rule.name}: {first.message}"

@@ -55,7 +55,9 @@ def _rule(rule: Rule) -> dict[str, object]:
     }
 
 
-def _result(finding: Finding, rule_index: int, artifact: dict[str, str]) -> dict[str, object]:
+def _result(
+    finding: Finding, rule_index: int, artifact: dict[str, str], failing: bool = False
+) -> dict[str, object]:
     text = finding.message
     if finding.path:
         text += f"\nat {finding.path}"
@@ -68,7 +70,7 @@ def _result(finding: Finding, rule_index: int, artifact: dict[str, str]) -> dict
     return {
         "ruleId": finding.rule.id,
         "ruleIndex": rule_index,
-        "level": finding.level.value,
+        "level": "error" if failing else finding.level.value,  # warnings too under --strict
         "message": {"text": text},
         "locations": [
             {
@@ -100,7 +102,8 @@ def sarif_document(report: Report) -> dict[str, object]:
         artifact = artifacts.get(finding.file)
         if artifact is None:
             artifact = artifacts[finding.file] = artifact_location(finding.file)
-        results.append(_result(finding, index[finding.rule.id], artifact))
+        failing = report.fails_on(finding)
+        results.append(_result(finding, index[finding.rule.id], artifact, failing))
     run: dict[str, object] = {
         "tool": {
             "driver": {
