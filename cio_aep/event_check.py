@@ -43,8 +43,8 @@ def check_event_files(
                 check = f"{name}:{record.line}" if record.line is not None else name
                 if record.error is not None:
                     result.unreadable += 1
-                    report.add(Finding(INVALID_JSON, record.error, name, record.line, None, None,
-                                       check=check))  # fmt: skip
+                    report.add(Finding(INVALID_JSON, record.error, name, record.line,
+                                       record.column, None, check=check))  # fmt: skip
                 else:
                     findings = validate_event(
                         record.value, file=name, line=record.line, size=len(record.text)

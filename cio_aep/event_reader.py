@@ -63,6 +63,7 @@ class ReadEvent:
     text: str
     value: Any = None
     error: str | None = None
+    column: int | None = None  # 1-based, where the error was found on `line`, when known
 
     @property
     def ok(self) -> bool:
@@ -220,8 +221,9 @@ def _read_lines(head: bytes, stream: IO[bytes], name: str, limit: int) -> Iterat
                 # Not NDJSON: an object printed over several lines. Parse the whole document.
                 yield from _read_document(raw + pending, stream, name, line_no)
                 return
-            yield ReadEvent(name, line_no, index, text, None,
-                            f"invalid JSON: {err.msg} (column {err.colno})")  # fmt: skip
+            # Columns count in the line as written, leading white space included.
+            column = len(raw) - len(raw.lstrip()) + err.colno if err.lineno == 1 else None
+            yield ReadEvent(name, line_no, index, text, None, f"invalid JSON: {err.msg}", column)
             index += 1
             continue
         except (RecursionError, ValueError) as err:

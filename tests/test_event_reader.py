@@ -154,3 +154,13 @@ def test_closed_stdin_is_an_input_error(monkeypatch: pytest.MonkeyPatch) -> None
     monkeypatch.setattr("sys.stdin", None)
     with pytest.raises(InputError, match="standard input is closed"):
         list(read_events("-"))
+
+
+def test_invalid_ndjson_line_has_the_column_as_written(tmp_path: Path) -> None:
+    # Leading white space counts: editors and CI annotations count from the line's start.
+    src = write(tmp_path, b'   {"a": x}\n{"a": 1}\n  \t  {"a": x}\n')
+    bad = [(e.line, e.column, e.error) for e in read_events(src) if not e.ok]
+    assert bad == [
+        (1, 10, "invalid JSON: Expecting value"),
+        (3, 12, "invalid JSON: Expecting value"),
+    ]

@@ -154,7 +154,9 @@ def _default_reader(source: str) -> Iterable[Any]:
 def _to_item(record: Any, position: int, url: str, maybe_sent: bool) -> Item:
     source, line = str(record.source), record.line
     if record.error is not None:
-        return Item(position, source, line, record.text, None, str(record.error), maybe_sent)
+        column = getattr(record, "column", None)
+        why = str(record.error) + (f" (column {column})" if column else "")
+        return Item(position, source, line, record.text, None, why, maybe_sent)
     event, was_dead_letter = unwrap_dead_letter(record.value)
     if not isinstance(event, dict):
         what = "the dead-letter line's event" if was_dead_letter else "the record"
