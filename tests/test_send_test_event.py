@@ -553,6 +553,16 @@ def test_exit_3_when_nothing_listens(runner: CliRunner) -> None:
     assert "Traceback" not in result.stderr + result.stdout
 
 
+def test_json_has_a_record_for_every_event_even_unsent(runner: CliRunner) -> None:
+    url = f"http://127.0.0.1:{free_port()}/collection/{INLET}?x-adobe-flow-id={FLOW}"
+    result = run(runner, "--url", url, "--retries", "0", "--count", "3", "--json", *FAST)
+    assert result.exit_code == 3
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [r["sent"] for r in records] == [True, False, False]
+    assert records[1]["error"] == "not sent: unreachable" and records[1]["event_id"]
+    assert len({r["event_id"] for r in records}) == 3
+
+
 def test_tls_failure_is_explained_not_retried(runner: CliRunner, aep: ScriptedServer) -> None:
     # https to a plain-HTTP server: the handshake fails, as with a broken certificate setup.
     url = aep.url.replace("http://", "https://")

@@ -365,8 +365,13 @@ def _send(
         ):
             results.append(result)
             _print_result(result, as_json=as_json)
-    except (NetworkError, KeyboardInterrupt):
-        # Say what got through before the error (exit 3) or Ctrl-C (exit 130).
+    except (NetworkError, KeyboardInterrupt) as stop:
+        # Say what got through before the error (exit 3) or Ctrl-C (exit 130); with --json,
+        # every event still gets its record, so nothing goes unaccounted for.
+        if as_json:
+            reason = "interrupted" if isinstance(stop, KeyboardInterrupt) else "unreachable"
+            for delivery in deliveries[len(results) :]:
+                _print_not_sent(delivery, reason)
         _summary(results, len(deliveries), host)
         raise
     _summary(results, len(deliveries), host)
@@ -390,6 +395,7 @@ def _print_result(result: SendResult, *, as_json: bool) -> None:
             "details": list(outcome.details),
             "error": outcome.error,
             "customer_io": outcome.customer_io,
+            "sent": True,
         }
         sys.stdout.write(json.dumps(record, ensure_ascii=False) + "\n")
         sys.stdout.flush()
@@ -410,6 +416,19 @@ def _print_result(result: SendResult, *, as_json: bool) -> None:
         if not outcome.accepted:
             lines.append(f"  {outcome.customer_io}")
         info("\n".join(lines))
+
+
+def _print_not_sent(delivery: Delivery, reason: str) -> None:
+    """The --json record of an event never sent, because the run stopped before it."""
+    record = {
+        "event": delivery.key,
+        "event_id": delivery.event_id,
+        "status": None,
+        "accepted": False,
+        "sent": False,
+        "error": "not sent: " + reason,
+    }
+    sys.stdout.write(json.dumps(record, ensure_ascii=False) + "\n")
 
 
 def _summary(results: list[SendResult], planned: int, host: str) -> None:
