@@ -21,11 +21,17 @@ def serve(
     port: Annotated[int, typer.Option(help="Port to listen on; 0 picks a free one.")] = 8080,
     inlet_id: Annotated[
         str | None,
-        typer.Option(help="Accept only this inlet (other inlets get AEP's 404 problem answer)."),
+        typer.Option(
+            help="Accept only this inlet (other inlets get AEP's 404 problem answer). "
+            "One URL path segment: letters, digits and -._~ (AEP's are 64 hex characters)."
+        ),
     ] = None,
     flow_id: Annotated[
         str | None,
-        typer.Option(help="Accept only this dataflow id (others get a 400 problem answer)."),
+        typer.Option(
+            help="Accept only this dataflow id, a UUID (others get a 400 problem answer). "
+            "Canonicalised like build-url does (lower case), and compared regardless of case."
+        ),
     ] = None,
     store: Annotated[
         Path | None,
@@ -84,6 +90,7 @@ def serve(
     from cio_aep.errors import UsageError
     from cio_aep.local_endpoint.app import ServeConfig
     from cio_aep.local_endpoint.faults import FaultConfig, parse_fail_statuses
+    from cio_aep.local_endpoint.ids import canonical_flow_id, checked_inlet_id, inlet_id_warning
     from cio_aep.local_endpoint.server import serve_forever
     from cio_aep.signing import load_signing_key
 
@@ -95,6 +102,14 @@ def serve(
             "--host must not be empty: use 127.0.0.1 (the default, loopback only), "
             "or 0.0.0.0 to listen on every interface"
         )
+    # Checked like build-url checks them: the webhook URL printed must be one the tool accepts.
+    if flow_id is not None:
+        flow_id = canonical_flow_id(flow_id)
+    if inlet_id is not None:
+        inlet_id = checked_inlet_id(inlet_id)
+        odd = inlet_id_warning(inlet_id)
+        if odd is not None:
+            warn(odd)
     faults = FaultConfig(
         fail_rate=fail_rate,
         fail_statuses=parse_fail_statuses(fail_status),

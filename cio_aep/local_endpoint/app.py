@@ -13,7 +13,8 @@ Routes:
 Choices where AEP's behaviour is not documented (DOMAIN.md says: be tolerant, don't guess):
 - an inlet other than `--inlet-id` gets 404 (AEP has no such inlet); a flow id other than
   `--flow-id` gets 400, like a missing one ("Message has unknown xdm format": without a flow
-  AEP treats the payload as XDM, which it is not);
+  AEP treats the payload as XDM, which it is not). Flow ids are compared without regard to
+  case or surrounding braces, since `build-url` canonicalises a dataflow ID to lower case;
 - the body limit is 1,000,000 bytes (AEP says "1 MB"; the stricter reading, so nothing passes
   here that AEP could refuse);
 - `syncValidation=true` is honoured on the single endpoint only, as AEP documents; without the
@@ -38,6 +39,7 @@ from urllib.parse import unquote_plus
 
 from cio_aep.local_endpoint import answers
 from cio_aep.local_endpoint.faults import DROP, NO_FAULT, FaultConfig, FaultInjector
+from cio_aep.local_endpoint.ids import canonical_flow_id, checked_inlet_id, same_flow_id
 from cio_aep.local_endpoint.store import EventStore, StoreError
 from cio_aep.signing import SigningKey, verify_signature
 
@@ -61,7 +63,12 @@ _ADMIN_ROUTES = frozenset({"/_cio-aep/health", "/_cio-aep/events"})
 
 @dataclass
 class ServeConfig:
-    """Everything `serve` can be asked to do (the CLI flags), with safe defaults."""
+    """Everything `serve` can be asked to do (the CLI flags), with safe defaults.
+
+    `inlet_id` and `flow_id` are checked like `build-url` checks them (`WebhookUrlError`, a
+    `UsageError`, when they cannot make a valid webhook URL); `flow_id` is kept in its
+    canonical lower-case form.
+    """
 
     host: str = "127.0.0.1"
     port: int = 0
@@ -77,6 +84,12 @@ class ServeConfig:
     limit_concurrency: int = 1000
     header_timeout: float = 10.0
     xaction_seed: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.inlet_id is not None:
+            self.inlet_id = checked_inlet_id(self.inlet_id)
+        if self.flow_id is not None:
+            self.flow_id = canonical_flow_id(self.flow_id)
 
     def __repr__(self) -> str:
         # The key prints as <hidden> anyway; keep the repr short.
@@ -378,7 +391,8 @@ class EndpointApp:
                     " raw Customer.io payloads need the dataflow id)",
                 ),
             )
-        if cfg.flow_id is not None and flow != cfg.flow_id:
+        expected = cfg.flow_id
+        if expected is not None and flow != expected and not same_flow_id(flow, expected):
             return await self._problem(
                 send,
                 400,
