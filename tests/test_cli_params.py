@@ -120,3 +120,13 @@ def test_help_paragraph_is_one_line_on_a_wide_terminal() -> None:
     assert result.exit_code == 0
     (line,) = [x for x in result.stdout.splitlines() if "Each event is one POST" in x]
     assert "with a 4 s timeout like Customer.io's" in line and "other 4xx never are." in line
+
+
+@pytest.mark.parametrize("command", ["validate-events", "validate-mapping"])
+def test_output_over_an_input_is_refused_even_with_force(tmp_path: Path, command: str) -> None:
+    path = tmp_path / "input.json"
+    path.write_text('{"mappings": []}')
+    result = runner.invoke(app, [command, str(path), "-o", str(path), "--force"])
+    assert result.exit_code == 2
+    assert "is also an input: the report would replace it" in result.stderr
+    assert path.read_text() == '{"mappings": []}'

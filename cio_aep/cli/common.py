@@ -46,6 +46,26 @@ def warn(message: str) -> None:
     info(f"warning: {message}")
 
 
+def check_output_is_not_an_input(output: Path | str | None, inputs: list[str]) -> None:
+    """UsageError when --output names one of the inputs: --force would replace it with the
+    report (checked before anything is read, so the message comes first)."""
+    if output is None or str(output) == "-":
+        return
+    target = Path(output)
+    for name in inputs:
+        if name == "-":
+            continue
+        try:
+            same = target.exists() and target.samefile(name)
+        except OSError:
+            same = False
+        if same:
+            raise UsageError(
+                f"--output {output} is also an input: the report would replace it",
+                hint="write the report to another file",
+            )
+
+
 def write_data(text: str, output: Path | None = None, *, force: bool = False) -> None:
     """Write command output to stdout, or to `output` (refusing to overwrite unless `force`)."""
     if not text.endswith("\n"):

@@ -9,7 +9,14 @@ from typing import Annotated
 
 import typer
 
-from cio_aep.cli.common import PlainCommand, ReportFormat, color_enabled, info, write_data
+from cio_aep.cli.common import (
+    PlainCommand,
+    ReportFormat,
+    check_output_is_not_an_input,
+    color_enabled,
+    info,
+    write_data,
+)
 from cio_aep.errors import UsageError
 
 
@@ -54,6 +61,7 @@ def validate_events(
     progress = _progress_line if sys.stderr.isatty() else None
     if files.count("-") > 1:
         raise UsageError("'-' (stdin) can be given only once")
+    check_output_is_not_an_input(output, files)
     result = check_event_files(
         files, strict=strict, keep_checks=fmt is ReportFormat.junit, on_progress=progress
     )

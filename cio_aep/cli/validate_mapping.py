@@ -14,7 +14,13 @@ from typing import Annotated
 
 import typer
 
-from cio_aep.cli.common import PlainCommand, ReportFormat, color_enabled, write_data
+from cio_aep.cli.common import (
+    PlainCommand,
+    ReportFormat,
+    check_output_is_not_an_input,
+    color_enabled,
+    write_data,
+)
 from cio_aep.errors import UsageError
 
 _FORMATS = tuple(f.value for f in ReportFormat)
@@ -111,6 +117,7 @@ def validate_mapping(
     from cio_aep.reporters import render_report
 
     targets = parse_targets(target or [])
+    check_output_is_not_an_input(output, [*files, *([xdm_schema] if xdm_schema else [])])
     if files.count("-") + (xdm_schema == "-") > 1:
         raise UsageError("'-' (stdin) can be given only once (mapping files and --xdm-schema)")
     report = validate_mapping_files(
