@@ -115,7 +115,7 @@ def test_malformed_line_exit_2_but_other_findings_kept(tmp_path: Path) -> None:
     path.write_bytes(b'{"object_type":"fax"}\nnot json\n')
     result = runner.invoke(app, ["validate-events", str(path)])
     assert result.exit_code == 2
-    assert "mixed.ndjson:2: error CIO-E000" in result.stdout
+    assert "mixed.ndjson:2:1: error CIO-E000" in result.stdout
     assert "mixed.ndjson:1: error CIO-E002" in result.stdout
 
 
