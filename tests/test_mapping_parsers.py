@@ -89,6 +89,9 @@ def test_csv_columns_quotes_and_multiline_cells() -> None:
     assert parsed.locator.field(1, SOURCE_KEYS) == (4, 2)
     assert parsed.locator.field(1, DESTINATION_KEYS) == (4, 8)
     assert parsed.locator.field(1, TYPE_KEYS) == (4, 19)
+    # Cells after a quoted cell that spans lines are on the record's last line.
+    assert parsed.locator.field(0, SOURCE_KEYS) == (3, 8)
+    assert parsed.locator.field(0, DESTINATION_KEYS) == (3, 15)
 
 
 @pytest.mark.parametrize(

@@ -63,16 +63,20 @@ def header_delimiter(line: str) -> str | None:
     return None
 
 
-def _cell_columns(line: str, delimiter: str) -> list[int]:
-    """1-based character column where each cell of a physical line starts."""
-    columns = [1]
+def _cell_starts(lines: list[str], first: int, delimiter: str) -> list[tuple[int, int]]:
+    """(line, column), 1-based, where each cell of the record starting on line `first` starts;
+    a quoted cell may span lines, so the record's physical lines are walked together."""
+    starts = [(first, 1)]
     quoted = False
-    for i, char in enumerate(line):
-        if char == '"':
-            quoted = not quoted  # a doubled quote toggles twice: still right
-        elif char == delimiter and not quoted:
-            columns.append(i + 2)
-    return columns
+    for number in range(first, len(lines) + 1):
+        for i, char in enumerate(lines[number - 1]):
+            if char == '"':
+                quoted = not quoted  # a doubled quote toggles twice: still right
+            elif char == delimiter and not quoted:
+                starts.append((number, i + 2))
+        if not quoted:
+            break  # the record ends on this line
+    return starts
 
 
 class _CsvLocator:
@@ -102,8 +106,8 @@ class _CsvLocator:
             return line, 1
         if self._lines is None:
             self._lines = _LINE_BREAK.split(self._text)
-        columns = _cell_columns(self._lines[line - 1], self._delimiter)
-        return line, columns[cell] if cell < len(columns) else 1
+        starts = _cell_starts(self._lines, line, self._delimiter)
+        return starts[cell] if cell < len(starts) else (line, 1)
 
 
 def parse_csv(text: str, file: str) -> ParsedMappings:
