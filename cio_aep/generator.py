@@ -34,7 +34,18 @@ MAX_TIMESTAMP = ((1 << 48) - 1 - 2000) // 1000
 
 
 def check_timestamp(timestamp: int) -> None:
-    """UsageError unless `timestamp` is Unix seconds that a ULID `event_id` can follow."""
+    """UsageError unless `timestamp` is Unix seconds (an int) that a ULID `event_id` can follow.
+
+    bool is not accepted although it is an int: `True` is no time.
+    """
+    if isinstance(timestamp, bool) or not isinstance(timestamp, int):
+        shown = repr(timestamp)
+        shown = shown if len(shown) <= 40 else shown[:37] + "..."
+        raise UsageError(
+            f"timestamp must be whole Unix seconds as an int, not {type(timestamp).__name__} "
+            f"{shown}",
+            hint="e.g. timestamp=1613063089",
+        )
     if 0 <= timestamp <= MAX_TIMESTAMP:
         return
     hint = "Unix seconds, e.g. 1613063089"
@@ -60,8 +71,13 @@ _FAILURES = {
 class EventGenerator:
     """Makes events exactly as Customer.io sends them.
 
+    seed: makes the events reproducible (None: fresh values each run).
+    timestamp: Unix seconds as an int (None: the current time); UsageError otherwise.
     test_mode: Customer.io's test mode, which sends no `cio_id`.
     id_only: a workspace identified by ID alone: `identifiers` holds just `id`.
+
+    Mistakes in arguments (an unknown event type, metric or variant, a timestamp that is not
+    an int) raise `UsageError` naming the valid choices.
     """
 
     def __init__(
@@ -75,7 +91,12 @@ class EventGenerator:
     ) -> None:
         if timestamp is not None:
             check_timestamp(timestamp)
-        self._rng = random.Random(seed)
+        try:
+            self._rng = random.Random(seed)
+        except TypeError:
+            raise UsageError(
+                f"seed must be an int (or None), not {type(seed).__name__}", hint="e.g. seed=1"
+            ) from None
         self._timestamp = timestamp
         self.test_mode = test_mode
         self.id_only = id_only
@@ -84,13 +105,32 @@ class EventGenerator:
     # --- public -------------------------------------------------------------------------------
 
     def generate(self, object_type: str, metric: str, variant: str | None = None) -> dict[str, Any]:
-        """One event of that type; `variant` picks campaign/broadcast/newsletter/transactional."""
+        """One event of that type; `variant` picks campaign/broadcast/newsletter/transactional.
+
+        UsageError for an unknown object type, metric or variant.
+        """
+        if not (isinstance(object_type, str) and isinstance(metric, str)):
+            raise UsageError(
+                'object_type and metric must be str, e.g. generate("email", "sent"); got '
+                f"{type(object_type).__name__} and {type(metric).__name__}"
+            )
         event = self.catalog.get(object_type, metric)
         if event is None:
             event = self.catalog.parse_key(f"{object_type}:{metric}")  # raises a UsageError
         return self.generate_event(event, variant)
 
-    def generate_event(self, event: EventType, variant: str | None = None) -> dict[str, Any]:
+    def generate_event(self, event: EventType | str, variant: str | None = None) -> dict[str, Any]:
+        """One event of `event`: an EventType from the catalog, or `"OBJECT_TYPE:METRIC"`.
+
+        UsageError for an unknown event key or variant, or an `event` of another type.
+        """
+        if not isinstance(event, EventType):
+            if not isinstance(event, str):
+                raise UsageError(
+                    'event must be an EventType or an "OBJECT_TYPE:METRIC" str such as '
+                    f'"email:sent", not {type(event).__name__}'
+                )
+            event = self.catalog.parse_key(event)  # a UsageError naming the choices
         timestamp = self._timestamp if self._timestamp is not None else int(time.time())
         minted_ms = timestamp * 1000 + self._rng.randint(100, 2000)
         person = self._person()
@@ -125,8 +165,10 @@ class EventGenerator:
             for v in choices:
                 if v.name == name:
                     return v
-            valid = ", ".join(v.name for v in choices) or "none"
-            raise ValueError(f"{event.key} has no variant {name!r} (valid: {valid})")
+            if not choices:
+                raise UsageError(f"{event.key} has no variants; give variant=None, not {name!r}")
+            valid = ", ".join(v.name for v in choices)
+            raise UsageError(f"{event.key} has no variant {name!r}; choose one of: {valid}")
         if event.variants:
             return CAMPAIGN  # the most common source of messages
         if event.optional_variants and event.object_type != "customer":

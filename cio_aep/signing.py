@@ -2,6 +2,9 @@
 
 `X-CIO-Signature` = lowercase hex HMAC-SHA256, key = signing key (UTF-8),
 message = b"v0:" + X-CIO-Timestamp + b":" + the exact body bytes sent.
+
+`sign_body` and `verify_signature` check their arguments once per call: a key that is empty
+or not text/bytes, or a body that is neither bytes nor str, is a `UsageError`.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from cio_aep.errors import InputError
+from cio_aep.errors import InputError, UsageError
 
 SIGNATURE_HEADER = "X-CIO-Signature"
 TIMESTAMP_HEADER = "X-CIO-Timestamp"
@@ -27,7 +30,7 @@ class SigningKey:
     __slots__ = ("_secret",)
 
     def __init__(self, secret: str | bytes) -> None:
-        self._secret = secret.encode("utf-8") if isinstance(secret, str) else bytes(secret)
+        self._secret = _secret_bytes(secret)
 
     def reveal(self) -> bytes:
         """The raw key bytes, for HMAC only. Never log or print them."""
@@ -49,26 +52,127 @@ class SigningKey:
         return hash(SigningKey)
 
 
-def _key_bytes(key: SigningKey | str | bytes) -> bytes:
+_BytesLike = (bytes, bytearray, memoryview)
+
+
+def _type_name(value: object) -> str:
+    return "None" if value is None else type(value).__name__
+
+
+def _secret_bytes(secret: object) -> bytes:
+    """The key as bytes; UsageError (never quoting the key) when it cannot be one."""
+    if isinstance(secret, str):
+        try:
+            raw = secret.encode("utf-8")
+        except UnicodeEncodeError:
+            raise UsageError("the signing key is not valid Unicode text") from None
+    elif isinstance(secret, _BytesLike):
+        raw = bytes(secret)
+    else:
+        raise UsageError(
+            f"the signing key must be text (str) or bytes, not {_type_name(secret)}",
+            hint="copy the key from the webhook's settings in Customer.io",
+        )
+    if not raw:
+        raise UsageError(
+            "the signing key is empty",
+            hint="copy the key from the webhook's settings in Customer.io",
+        )
+    return raw
+
+
+def _key_bytes(key: object) -> bytes:
     if isinstance(key, SigningKey):
         return key.reveal()
-    return key.encode("utf-8") if isinstance(key, str) else key
+    return _secret_bytes(key)
 
 
-def sign_body(key: SigningKey | str | bytes, timestamp: str | int, body: bytes) -> str:
-    """Signature of `body` as Customer.io computes it, for the `X-CIO-Timestamp` `timestamp`."""
-    message = b"v0:" + str(timestamp).encode("ascii") + b":" + body
-    return hmac.new(_key_bytes(key), message, hashlib.sha256).hexdigest()
+def _body_bytes(body: object) -> bytes | bytearray | memoryview:
+    if isinstance(body, _BytesLike):
+        return body
+    if isinstance(body, str):
+        try:
+            return body.encode("utf-8")
+        except UnicodeEncodeError:  # a lone surrogate: no bytes could ever be sent for it
+            raise UsageError(
+                "the body is not valid Unicode text (it holds a lone surrogate)",
+                hint="pass the exact bytes sent",
+            ) from None
+    raise UsageError(f"the body must be bytes (or str, sent as UTF-8), not {_type_name(body)}")
+
+
+def _timestamp_text(timestamp: object) -> str | None:
+    """The timestamp as ASCII text, or None when it cannot be one (not int/str/bytes, not ASCII).
+
+    bool is refused although it is an int: `True` is no time.
+    """
+    if isinstance(timestamp, str):
+        return timestamp if timestamp.isascii() else None
+    if isinstance(timestamp, int) and not isinstance(timestamp, bool):
+        return str(timestamp)
+    if isinstance(timestamp, _BytesLike):
+        raw = bytes(timestamp)
+        return raw.decode("ascii") if raw.isascii() else None
+    return None
+
+
+def _signature(key_bytes: bytes, timestamp: str, body: bytes | bytearray | memoryview) -> str:
+    message = b"v0:" + timestamp.encode("ascii") + b":" + body
+    return hmac.new(key_bytes, message, hashlib.sha256).hexdigest()
+
+
+def sign_body(
+    key: SigningKey | str | bytes, timestamp: str | int | bytes, body: bytes | str
+) -> str:
+    """Signature of `body` as Customer.io computes it, for the `X-CIO-Timestamp` `timestamp`.
+
+    `timestamp`: Unix seconds, as an int or as the header's ASCII text (str or bytes).
+    `body`: bytes, preferably: the signature covers the exact bytes sent, so sign the very
+    bytes you send. A str is signed as its UTF-8 encoding (send it encoded the same way).
+    UsageError for an empty key, or an argument of another type.
+    """
+    key_bytes = _key_bytes(key)
+    data = _body_bytes(body)
+    text = _timestamp_text(timestamp)
+    if text is None:
+        if isinstance(timestamp, (str, *_BytesLike)):
+            raise UsageError(
+                "the timestamp is not ASCII text; expected Unix seconds, e.g. 1613063089"
+            )
+        raise UsageError(
+            "the timestamp must be Unix seconds as an int or str (e.g. 1613063089), "
+            f"not {_type_name(timestamp)}"
+        )
+    return _signature(key_bytes, text, data)
 
 
 def verify_signature(
-    key: SigningKey | str | bytes, timestamp: str, body: bytes, signature: str
+    key: SigningKey | str | bytes,
+    timestamp: str | int | bytes,
+    body: bytes | str,
+    signature: str | bytes,
 ) -> bool:
-    """True when `signature` matches the raw `body` bytes; compared in constant time."""
-    if not (timestamp.isascii() and signature.isascii()):
-        return False  # header bytes from anyone: not something to encode and crash on
-    expected = sign_body(key, timestamp, body)
-    return hmac.compare_digest(expected.encode("ascii"), signature.strip().lower().encode())
+    """True when `signature` matches `body` for `timestamp`; compared in constant time.
+
+    `timestamp` and `signature` may be passed straight from request headers (str or bytes):
+    a value that is missing (None), of another type or not ASCII is simply not a match
+    (False). `body` should be the raw bytes received; a str is taken as its UTF-8 encoding.
+    UsageError for an empty key, or a key or body of another type (a caller's mistake).
+    """
+    key_bytes = _key_bytes(key)
+    data = _body_bytes(body)
+    text = _timestamp_text(timestamp)
+    if isinstance(signature, str):
+        given = signature.encode("ascii") if signature.isascii() else None
+    elif isinstance(signature, _BytesLike):
+        given = bytes(signature)
+        given = given if given.isascii() else None
+    else:
+        given = None
+    if text is None or given is None:
+        return False  # header values from anyone: not something to encode and crash on
+    expected = _signature(key_bytes, text, data)
+    return hmac.compare_digest(expected.encode("ascii"), given.strip().lower())
 
 
 def signed_headers(
