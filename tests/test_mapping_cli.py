@@ -116,3 +116,25 @@ def test_help_has_examples() -> None:
     assert "Examples:" in result.stdout
     assert "    cio-aep validate-mapping mapping.json" in result.stdout
     assert "--test-mode" in result.stdout and "--xdm-schema" in result.stdout
+
+
+def test_one_unreadable_file_among_several_keeps_the_others_findings(tmp_path: Path) -> None:
+    broken = tmp_path / "broken.json"
+    broken.write_text('{"mappings": [\n  {"source": x}\n]}')
+    good = tmp_path / "good.json"
+    good.write_text('{"mappings": [{"source": "data.identifier.id", "destination": "_x.id"}]}')
+    result = CliRunner().invoke(
+        app, ["validate-mapping", str(good), str(broken), "--format", "sarif"]
+    )
+    assert result.exit_code == 2
+    assert result.stderr == "error: 1 unreadable input(s); see the report\n"
+    results = json.loads(result.stdout)["runs"][0]["results"]
+    rules = [r["ruleId"] for r in results]
+    assert "CIO-M000" in rules and "CIO-M003" in rules  # the good file was still checked
+    unreadable = next(r for r in results if r["ruleId"] == "CIO-M000")
+    region = unreadable["locations"][0]["physicalLocation"]["region"]
+    assert (region["startLine"], region["startColumn"]) == (2, 14)
+    # One file alone: one error line, as before.
+    alone = CliRunner().invoke(app, ["validate-mapping", str(broken)])
+    assert alone.exit_code == 2 and alone.stdout == ""
+    assert alone.stderr.startswith(f"error: {broken}:2:14: invalid JSON")

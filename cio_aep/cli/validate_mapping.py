@@ -129,6 +129,11 @@ def validate_mapping(
     key = os.environ.get("CIO_SIGNING_KEY", "").strip()
     text = render_report(report, output_format, color=color, masks=[key] if key else ())
     write_data(text, Path(output) if output else None, force=force)
+    unreadable = report.extra.get("unreadable")
+    if isinstance(unreadable, list) and unreadable:
+        # Several files and some unreadable: the others' findings are in the report; exit 2.
+        sys.stderr.write(f"error: {len(unreadable)} unreadable input(s); see the report\n")
+        raise typer.Exit(2)
     if not report.ok:
         raise typer.Exit(1)
 

@@ -12,7 +12,8 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Mapping, Sequence
 
-from cio_aep.errors import UsageError
+from cio_aep.errors import InputError, UsageError
+from cio_aep.findings import Finding
 from cio_aep.mapping import shapes
 from cio_aep.mapping.checks import CheckOptions, check_mapping_set
 from cio_aep.mapping.entries import to_mapping_set
@@ -20,7 +21,7 @@ from cio_aep.mapping.loader import load_mapping_set
 from cio_aep.mapping.mandatory import MANDATORY_FIELDS, FieldStatus
 from cio_aep.mapping.model import MappingEntry, MappingSet, ParsedMappings
 from cio_aep.mapping.report import MappingReport
-from cio_aep.mapping.rules import ALL_RULES
+from cio_aep.mapping.rules import ALL_RULES, UNREADABLE_INPUT
 from cio_aep.mapping.source_fields import customer_io_fields
 from cio_aep.mapping.xdm_schema import XdmSchema, build_xdm_schema, load_xdm_schema
 
@@ -245,8 +246,38 @@ def validate_mapping_files(
         raise UsageError("paths: no mapping files given")
     declared = _targets(targets)
     schema = _schema(xdm_schema)  # a bad schema file fails before any input is read
-    sets = [load_mapping_set(name) for name in names]
-    return _validate_sets(sets, test_mode, declared, schema, strict)
+    if len(names) == 1:
+        return _validate_sets([load_mapping_set(names[0])], test_mode, declared, schema, strict)
+    # Several files: one that cannot be read becomes a finding, the others are still checked
+    # (a CI job still gets its SARIF with every other file's findings).
+    sets: list[MappingSet] = []
+    unreadable: list[InputError] = []
+    for name in names:
+        try:
+            sets.append(load_mapping_set(name))
+        except InputError as err:
+            unreadable.append(err)
+    report = _validate_sets(sets, test_mode, declared, schema, strict, several=True)
+    for problem in unreadable:
+        source = problem.source or "-"
+        message = problem.message.split(": ", 1)[-1] if problem.source else problem.message
+        report.files.append(source)
+        report.add(
+            Finding(
+                UNREADABLE_INPUT,
+                message,
+                source,
+                problem.line,
+                problem.column,
+                None,
+                problem.hint,
+                check=source,
+            )
+        )
+        report.checks.append(source)
+        report.checks_total += 1
+    report.extra["unreadable"] = [problem.source for problem in unreadable]
+    return report
 
 
 def _validate_sets(
@@ -255,6 +286,8 @@ def _validate_sets(
     declared: dict[str, str],
     schema: XdmSchema | None,
     strict: bool,
+    *,
+    several: bool = False,
 ) -> MappingReport:
     options = CheckOptions(
         customer_io_fields(), test_mode=test_mode, targets=declared, schema=schema
@@ -263,7 +296,7 @@ def _validate_sets(
     for mset in sets:
         report.files.append(mset.file)
         report.mapping_sets.append(mset)
-        options.label_prefix = f"{mset.file}: " if len(sets) > 1 else ""
+        options.label_prefix = f"{mset.file}: " if several or len(sets) > 1 else ""
         report.fields.extend(check_mapping_set(mset, options, report))
     report.extra = {
         "test_mode": test_mode,

@@ -92,6 +92,14 @@ CONSTANT_FIELD = Rule(
     "same value.",
 )
 
+# Not a rule about mappings, so not in ALL_RULES: the report's way to carry a file that cannot
+# be read when several are checked at once (one bad file must not hide the others' findings).
+UNREADABLE_INPUT = Rule(
+    "CIO-M000",
+    "unreadable-input",
+    "A mapping file that cannot be read as JSON, YAML or CSV; the other files are still checked.",
+)
+
 ALL_RULES: tuple[Rule, ...] = (
     MISSING_FIELD,
     CIO_ID_IN_TEST_MODE,
