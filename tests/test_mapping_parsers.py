@@ -267,3 +267,10 @@ def test_any_json_value_in_any_place(value: object, as_yaml: bool) -> None:
     text = yaml.safe_dump(doc) if as_yaml else json.dumps(doc)
     _check_any(text, "m.yaml" if as_yaml else "m.json")
     _check_any(json.dumps({"mappings": value}), "m.json")
+
+
+def test_json_with_classic_mac_line_ends_has_real_lines() -> None:
+    text = '{\r"mappings": [\r  {"source": "a", "destination": "b"},\r  {"source": "c"}\r]\r}'
+    parsed = parse_json(text, "m.json")
+    assert parsed.locator.entry(1) == (4, 3)
+    assert parsed.locator.field(1, SOURCE_KEYS) == (4, 14)

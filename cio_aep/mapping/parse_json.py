@@ -127,6 +127,10 @@ class _ConfigLocator:
 
 def parse_json(text: str, file: str) -> ParsedMappings:
     """A mapping document in JSON; InputError (with line and column) when it cannot be read."""
+    if "\r" in text and "\n" not in text:
+        # Classic Mac line ends: editors count them as lines. One character for one, so every
+        # offset stays; a raw CR or LF inside a JSON string is invalid either way.
+        text = text.replace("\r", "\n")
     lines = LineIndex(text)
     try:
         return _parse(text, file, lines)
