@@ -130,6 +130,7 @@ TRANSACTIONAL = Variant(
             "transactional_message_id",
             INTEGER,
             STRING,
+            NULL,  # the spec gives it no type; a null must not be flagged
             req=True,
             doc="The transactional message template.",
         ),

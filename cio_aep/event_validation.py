@@ -168,7 +168,10 @@ def validate_event(
                 f"$.{name}")  # fmt: skip
         elif type(value) is not str:
             add(WRONG_TYPE, f"`{name}` must be a string, found {json_type(value)}", f"$.{name}")
-    if type(event_id) is str and not is_ulid(event_id):
+    if type(event_id) is str and not event_id.strip():
+        # AEP needs it mapped and receivers de-duplicate on it: empty is as good as missing.
+        add(MISSING_FIELD, "`event_id` is empty", "$.event_id")
+    elif type(event_id) is str and not is_ulid(event_id):
         add(EVENT_ID_NOT_ULID, f"`event_id` {event_id[:40]!r} is not a ULID", "$.event_id",
             "Customer.io sends 26 upper-case Crockford base32 characters")  # fmt: skip
 
@@ -206,8 +209,13 @@ def _check_timestamp(timestamp: object, present: bool, add: Any) -> None:
             "$.timestamp")  # fmt: skip
     elif type(timestamp) is int:
         if timestamp >= _MS_THRESHOLD:
-            add(TIMESTAMP_UNIT, f"`timestamp` {timestamp} looks like milliseconds", "$.timestamp",
-                "Customer.io sends Unix seconds: divide by 1000")  # fmt: skip
+            unit, factor = (
+                ("nanoseconds", "1000000000") if timestamp >= _MS_THRESHOLD * 10**6
+                else ("microseconds", "1000000") if timestamp >= _MS_THRESHOLD * 10**3
+                else ("milliseconds", "1000")
+            )  # fmt: skip
+            add(TIMESTAMP_UNIT, f"`timestamp` {timestamp} looks like {unit}", "$.timestamp",
+                f"Customer.io sends Unix seconds: divide by {factor}")  # fmt: skip
         elif timestamp < 0:
             add(TIMESTAMP_UNIT, f"`timestamp` {timestamp} is negative", "$.timestamp")
     elif type(timestamp) is str:

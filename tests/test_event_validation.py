@@ -80,6 +80,40 @@ def test_event_id_not_ulid_is_a_warning() -> None:
     assert [f.rule.id for f in findings] == ["CIO-W005"] and not findings[0].is_error
 
 
+@pytest.mark.parametrize("blank", ["", "   "])
+def test_empty_event_id_is_an_error(blank: str) -> None:
+    # AEP needs event_id mapped and receivers de-duplicate on it: empty is as good as missing.
+    event = good()
+    event["event_id"] = blank
+    findings = validate_event(event)
+    assert [(f.rule.id, f.message) for f in findings] == [("CIO-E002", "`event_id` is empty")]
+
+
+@pytest.mark.parametrize(
+    ("timestamp", "unit", "factor"),
+    [
+        (1_613_063_089_000, "milliseconds", "1000"),
+        (1_613_063_089_000_000, "microseconds", "1000000"),
+        (1_613_063_089_000_000_000, "nanoseconds", "1000000000"),
+    ],
+)
+def test_timestamp_unit_is_named(timestamp: int, unit: str, factor: str) -> None:
+    event = good()
+    event["timestamp"] = timestamp
+    (finding,) = [f for f in validate_event(event) if f.rule.id == "CIO-E006"]
+    assert finding.message.endswith(f"looks like {unit}")
+    assert finding.hint == f"Customer.io sends Unix seconds: divide by {factor}"
+
+
+def test_null_transactional_message_id_is_fine() -> None:
+    object_type, metric = "email", "sent"
+    event = EventGenerator(seed=11, timestamp=1_613_063_089).generate(
+        object_type, metric, "transactional"
+    )
+    event["data"]["transactional_message_id"] = None
+    assert ids(event) == []
+
+
 def test_whatsapp_is_a_warning() -> None:
     event = good("whatsapp:sent")
     findings = validate_event(event)
