@@ -345,6 +345,26 @@ def test_m015_id_and_email_swapped() -> None:
     assert "'_x.id' is named like the mandatory field id" in messages[1]
 
 
+@pytest.mark.parametrize(
+    ("field", "expression"),
+    [("event_id", "uuid()"), ("timestamp", "now()"), ("timestamp", '"2021-01-01T00:00:00Z"')],
+)
+def test_m017_mandatory_field_computed_from_no_event_field(field: str, expression: str) -> None:
+    entry = {"sourceType": "EXPRESSION", "source": expression, "destination": f"_x.{field}"}
+    report = check([entry], drop=f"_acme.{field}")
+    assert ids(report) == ["CIO-M017"]
+    assert f"is computed from no field of the event ({expression!r}" in report.findings[0].message
+    status = report.field_status(field)
+    assert status is not None and not status.mapped
+    assert status.detail().startswith("not from the event: ")
+
+
+def test_m010_conversion_around_timestamp_is_fine() -> None:
+    expression = "dformat(to_integer(timestamp) * 1000, \"yyyy-MM-dd'T'HH:mm:ss.SSSZ\")"
+    entry = {"sourceType": "EXPRESSION", "source": expression, "destination": "_x.t"}
+    assert ids(check([entry])) == []
+
+
 @pytest.mark.parametrize("field", ["event_id", "metric", "id"])
 def test_m017_mandatory_field_from_a_constant(field: str) -> None:
     entry = {"sourceType": "STATIC", "source": "x", "destination": f"_x.{field}"}

@@ -417,7 +417,13 @@ class _Checker:
             how = None
         else:
             entry = self.mset.entry(found)
-        constant = entry is not None and entry.source_type == STATIC
+        # A constant, or a calculated field that reads no field of the event (uuid(), now()).
+        computed = (
+            entry is not None
+            and entry.source_type == EXPRESSION
+            and not field_references(entry.source or "")
+        )
+        constant = entry is not None and (entry.source_type == STATIC or computed)
         status = FieldStatus(
             self.mset.file,
             name,
@@ -436,8 +442,14 @@ class _Checker:
             self.add(
                 rules.CONSTANT_FIELD,
                 entry.index,
-                f"mandatory field {name} is mapped only from a constant ({entry.source!r} → "
-                f"{entry.destination}): every event would carry the same {name}",
+                (
+                    f"mandatory field {name} is computed from no field of the event "
+                    f"({entry.source!r} → {entry.destination}): its {name} is not the event's"
+                    if computed
+                    else f"mandatory field {name} is mapped only from a constant "
+                    f"({entry.source!r} → {entry.destination}): every event would carry the "
+                    f"same {name}"
+                ),
                 keys=SOURCE_KEYS,
                 hint=f"map the Customer.io field {canonical} to it (sourceType ATTRIBUTE)",
                 check=check,

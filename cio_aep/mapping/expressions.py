@@ -113,6 +113,7 @@ def _to_path(token: str) -> str:
 
 _DFORMAT = re.compile(r"\bdformat\s*\(")
 # `timestamp * 1000` in any of its spellings, once spaces are gone and ${timestamp} unquoted.
+_WRAPPED = re.compile(r"[A-Za-z_]\w*\(+timestamp\)+")  # e.g. to_integer(timestamp)
 _TIMES_1000 = re.compile(r"\(*timestamp\)*\*1000(?:\.0*)?|1000(?:\.0*)?\*\(*timestamp\)*")
 
 
@@ -128,6 +129,8 @@ def dformat_timestamp_argument(expression: str) -> str | None:
         if not uses:
             continue
         compact = re.sub(r"\s+", "", re.sub(r"\$\{\s*timestamp\s*\}", "timestamp", argument))
+        # A function of the field alone (a type conversion) keeps its unit: fine times 1000.
+        compact = _WRAPPED.sub("timestamp", compact)
         if _TIMES_1000.fullmatch(compact) is None:
             return argument.strip()
     return None

@@ -54,7 +54,7 @@ class FieldStatus:
         where = f" (line {self.line})" if self.line is not None else ""
         if not self.mapped:
             if self.how is not None and self.source is not None:
-                return f"only from a constant: {self.source} → {self.destination}{where}"
+                return f"not from the event: {self.source} → {self.destination}{where}"
             if not self.required:
                 return "not mapped, as test mode needs"
             if self.declared is not None:

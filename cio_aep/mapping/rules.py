@@ -88,8 +88,8 @@ EXPRESSION_SYNTAX = Rule(
 CONSTANT_FIELD = Rule(
     "CIO-M017",
     "mandatory-field-constant",
-    "A mandatory field is mapped only from a constant (STATIC): every event would carry the "
-    "same value.",
+    "A mandatory field is mapped only from a constant (STATIC) or a calculated field that reads "
+    "no field of the event (uuid(), now()): its value is not the event's.",
 )
 
 # Not a rule about mappings, so not in ALL_RULES: the report's way to carry a file that cannot
