@@ -27,3 +27,9 @@ ADOBE_TEXT = """{
 
 # The same as an event: a valid Customer.io `customer:subscribed`.
 ADOBE_EVENT: dict[str, Any] = json.loads(ADOBE_TEXT)
+
+# A webhook URL that nothing answers (port 9, discard): for dry runs and usage errors.
+UNREACHABLE_URL = (
+    "http://127.0.0.1:9/collection/" + "a" * 64
+    + "?x-adobe-flow-id=11111111-1111-1111-1111-111111111111"
+)  # fmt: skip

@@ -6,19 +6,13 @@ import json
 from pathlib import Path
 
 import pytest
+from samples import UNREACHABLE_URL
 from typer.testing import CliRunner
 
 from cio_aep.cli.main import app
 
 runner = CliRunner(env={"NO_COLOR": "1", "COLUMNS": "200"})
-URL = (
-    "http://127.0.0.1:9/collection/"
-    + "a" * 64
-    + "?x-adobe-flow-id="
-    + "1" * 8
-    + "-1111-1111-1111-"
-    + "1" * 12
-)
+URL = UNREACHABLE_URL
 
 
 @pytest.mark.parametrize(

@@ -22,7 +22,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from samples import ADOBE_EVENT
+from samples import ADOBE_EVENT, UNREACHABLE_URL
 from typer.testing import CliRunner
 
 from cio_aep import __version__
@@ -677,16 +677,8 @@ def test_fault_injection_with_serve_every_event_lands_once(
     ],
 )
 def test_timestamp_errors_match_generate_schema(timestamp: str, message: str) -> None:
-    url = (
-        "http://127.0.0.1:9/collection/"
-        + "a" * 64
-        + "?x-adobe-flow-id="
-        + "1" * 8
-        + "-1111-1111-1111-"
-        + "1" * 12
-    )
     result = CliRunner().invoke(
-        app, ["send-test-event", "--dry-run", "--url", url, "--timestamp", timestamp]
+        app, ["send-test-event", "--dry-run", "--url", UNREACHABLE_URL, "--timestamp", timestamp]
     )
     assert result.exit_code == 2
     assert result.stderr.startswith(f"error: timestamp {timestamp} ") and message in result.stderr

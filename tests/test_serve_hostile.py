@@ -8,14 +8,13 @@ import contextlib
 import json
 import logging
 import os
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import httpx
 import pytest
+from test_serve_server import raw_exchange
 from typer.testing import CliRunner
 
 from cio_aep.cli.main import app as cli_app
@@ -43,28 +42,6 @@ def raw_event(
         f'"timestamp":1700000000,"data":{{"customer_id":"{customer_id}",'
         f'"identifiers":{{"id":"42"}}}}}}'
     ).encode("ascii")
-
-
-def address(server: RunningServer) -> tuple[str, int]:
-    parts = urlsplit(server.url)
-    assert parts.hostname and parts.port
-    return parts.hostname, parts.port
-
-
-def raw_exchange(server: RunningServer, data: bytes, *, timeout: float = 5.0) -> bytes:
-    """Send raw bytes, read until the server closes the connection."""
-    with socket.create_connection(address(server), timeout=timeout) as sock:
-        sock.sendall(data)
-        chunks: list[bytes] = []
-        while True:
-            try:
-                chunk = sock.recv(65536)
-            except ConnectionResetError:
-                break
-            if not chunk:
-                break
-            chunks.append(chunk)
-    return b"".join(chunks)
 
 
 class _Records(logging.Handler):
