@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
+import re
 import stat
 import time
 from collections.abc import Callable
@@ -191,6 +192,11 @@ def signed_headers(
 
 
 _MAX_KEY_FILE = 64 * 1024
+# `CIO_SIGNING_KEY=...`, `export KEY=...`, `secret = ...`: a .env line, not a key. Only names
+# that say key/secret/token (or `export`), so that a base64 key ending in `=` still passes.
+_ASSIGNMENT = re.compile(
+    r"(?:export\s+\w+|\w*(?:key|secret|token)\w*)\s*[=:]\s*\S", re.IGNORECASE
+)
 
 
 def _key_text(data: bytes, source: str) -> str:
@@ -209,6 +215,12 @@ def _key_text(data: bytes, source: str) -> str:
         ) from None  # fmt: skip
     if not text:
         raise InputError("the signing key is empty", source=source)
+    if _ASSIGNMENT.match(text):
+        raise InputError(
+            "the signing key looks like a NAME=value line (a .env file?), not the key alone",
+            source=source,
+            hint="keep only the value, as shown in Customer.io",
+        )
     if any(ord(char) < 32 or ord(char) == 127 for char in text):
         raise InputError(
             "the signing key holds more than one line or control characters",

@@ -278,6 +278,8 @@ def test_key_file_errors_name_the_file_not_the_key(tmp_path: Path) -> None:
         ("binary.key", b"\xff\xfe\x00k", "not utf-8 text"),
         ("env.key", f"# webhook\nCIO_SIGNING_KEY={KEY}\n".encode(), "more than one line"),
         ("huge.key", b"k" * 70_000, "over 64 kib"),
+        ("dotenv.key", f"CIO_SIGNING_KEY={KEY}\n".encode(), "name=value line"),
+        ("export.key", f"export CIO_SIGNING_KEY={KEY}".encode(), "name=value line"),
     ]:
         (tmp_path / name).write_bytes(content)
         cases.append((tmp_path / name, message))
@@ -336,11 +338,28 @@ def _mapping(tmp_path: Path) -> Path:
 )
 def test_github_format_masks_the_key(command: str, tmp_path: Path) -> None:
     path = _events_with_findings(tmp_path) if command == "validate-events" else _mapping(tmp_path)
-    result = _github(command, path, {"CIO_SIGNING_KEY": f"  {KEY}\n"})
+    result = _github(command, path, {"CIO_SIGNING_KEY": f"  {KEY}\n", "GITHUB_ACTIONS": "true"})
     assert result.exit_code == 1  # both inputs have findings
     assert result.stdout.splitlines()[0] == MASK_LINE  # first: hidden from then on
     assert result.stdout.count(KEY) == 1
     assert_result_clean(result)
+
+
+@pytest.mark.parametrize("command", ["validate-events", "validate-mapping"])
+def test_no_mask_off_a_runner_nor_into_a_file(command: str, tmp_path: Path) -> None:
+    # The add-mask line is for the runner's log only: a terminal or a report file would just
+    # hold the key.
+    path = _events_with_findings(tmp_path) if command == "validate-events" else _mapping(tmp_path)
+    local = _github(command, path, {"CIO_SIGNING_KEY": KEY})
+    assert local.exit_code == 1 and KEY not in local.stdout
+    report = tmp_path / "report.txt"
+    to_file = CliRunner().invoke(
+        app,
+        [command, str(path), "--format", "github", "-o", str(report)],
+        env={"CIO_SIGNING_KEY": KEY, "GITHUB_ACTIONS": "true"},
+    )
+    assert to_file.exit_code == 1
+    assert KEY not in report.read_text() and KEY not in to_file.stdout + to_file.stderr
 
 
 @pytest.mark.parametrize("command", ["validate-events", "validate-mapping"])

@@ -46,6 +46,16 @@ def warn(message: str) -> None:
     info(f"warning: {message}")
 
 
+def github_masks(output: Path | str | None) -> list[str]:
+    """Values for `::add-mask::` lines: the signing key, only on a GitHub Actions runner's
+    stdout. The runner then shows `***` should a later step print the key; anywhere else (a
+    terminal, an `--output` file) the line would only write the key down."""
+    if output not in (None, "-") or os.environ.get("GITHUB_ACTIONS") != "true":
+        return []
+    key = os.environ.get("CIO_SIGNING_KEY", "").strip()
+    return [key] if key else []
+
+
 def check_output_is_not_an_input(output: Path | str | None, inputs: list[str]) -> None:
     """UsageError when --output names one of the inputs: --force would replace it with the
     report (checked before anything is read, so the message comes first)."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -14,6 +13,7 @@ from cio_aep.cli.common import (
     ReportFormat,
     check_output_is_not_an_input,
     color_enabled,
+    github_masks,
     info,
     write_data,
 )
@@ -56,7 +56,6 @@ def validate_events(
     """
     from cio_aep.event_check import PROGRESS_EVERY, check_event_files
     from cio_aep.reporters import render_report
-    from cio_aep.signing import KEY_ENV
 
     progress = _progress_line if sys.stderr.isatty() else None
     if files.count("-") > 1:
@@ -68,14 +67,12 @@ def validate_events(
     if progress is not None and result.events >= PROGRESS_EVERY:
         sys.stderr.write("\r\x1b[K")  # clear the progress line before the report
     report = result.report
-    # In GitHub Actions, mask the signing key for every later step of the job: a step that
-    # prints it by mistake then shows `***`. Only the github format emits masks.
-    key = os.environ.get(KEY_ENV, "").strip()
+    # On a GitHub Actions runner, mask the signing key for every later step of the job.
     text = render_report(
         report,
         fmt.value,
         color=output is None and color_enabled(sys.stdout),
-        masks=[key] if key else [],
+        masks=github_masks(output),
     )
     write_data(text, output, force=force)
     if result.unreadable:

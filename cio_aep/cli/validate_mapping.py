@@ -7,7 +7,6 @@ runs (PlainParamsMixin).
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -19,6 +18,7 @@ from cio_aep.cli.common import (
     ReportFormat,
     check_output_is_not_an_input,
     color_enabled,
+    github_masks,
     write_data,
 )
 from cio_aep.errors import UsageError
@@ -125,9 +125,8 @@ def validate_mapping(
     )
     to_terminal = output is None or output == "-"
     color = output_format in ("text", "github") and to_terminal and color_enabled(sys.stdout)
-    # In CI logs, ask the runner to mask the signing key should a later step print it.
-    key = os.environ.get("CIO_SIGNING_KEY", "").strip()
-    text = render_report(report, output_format, color=color, masks=[key] if key else ())
+    # On a GitHub Actions runner, mask the signing key for every later step of the job.
+    text = render_report(report, output_format, color=color, masks=github_masks(output))
     write_data(text, Path(output) if output else None, force=force)
     unreadable = report.extra.get("unreadable")
     if isinstance(unreadable, list) and unreadable:
