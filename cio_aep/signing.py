@@ -242,6 +242,11 @@ def load_signing_key(
     """
     env = os.environ if environ is None else environ
     if key_file is not None:
+        if str(key_file) == "-":
+            raise UsageError(
+                "--signing-key-file needs a file: '-' (stdin) is not read for a key",
+                hint="give the file, or set CIO_SIGNING_KEY",
+            )
         path = Path(key_file)
         try:
             info = path.stat()

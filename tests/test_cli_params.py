@@ -37,7 +37,6 @@ URL = UNREACHABLE_URL
             "Invalid value for '--rate' / '-r': -1.0 is below the minimum, 0",
         ),
         (["serve", "--port", "http"], "Invalid value for '--port': 'http' is not a whole number"),
-        (["serve", "--store", "."], "is a directory"),  # a checked Path keeps Typer's own check
     ],
 )
 def test_bad_values_are_usage_errors(args: list[str], message: str) -> None:
@@ -124,3 +123,21 @@ def test_output_over_an_input_is_refused_even_with_force(tmp_path: Path, command
     assert result.exit_code == 2
     assert "is also an input: the report would replace it" in result.stderr
     assert path.read_text() == '{"mappings": []}'
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["replay", "x.ndjson", "--url", URL, "--dead-letter", "-"], "--dead-letter needs a file"),
+        (["replay", "x.ndjson", "--url", URL, "--checkpoint", "-"], "--checkpoint needs a file"),
+        (["serve", "--store", "-"], "--store needs a file name"),
+        (["serve", "--store", "."], "--store needs a file name"),
+        (["send-test-event", "--dry-run", "--url", URL, "--signing-key-file", "-"], "(stdin)"),
+    ],
+)
+def test_dash_where_no_stream_is_read_or_written(args: list[str], message: str) -> None:
+    # '-' would have become a file named '-' (or "no such file"): say what the option needs.
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2
+    assert result.stderr.startswith("error: ") and message in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1

@@ -257,6 +257,9 @@ def _check_files(
         raise UsageError("'-' (stdin) can be given only once")
     if "-" in files and sys.stdin is None:  # started with stdin closed (`<&-`)
         raise InputError("standard input is closed", source="<stdin>")
+    for flag, value in (("--dead-letter", dead_letter), ("--checkpoint", checkpoint)):
+        if value is not None and str(value) == "-":
+            raise UsageError(f"{flag} needs a file name; '-' (stdout) is for the summary")
     if resume and checkpoint is None:
         raise UsageError("--resume needs --checkpoint FILE (the checkpoint to go on from)")
     if checkpoint is not None and "-" in files:

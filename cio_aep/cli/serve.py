@@ -37,7 +37,6 @@ def serve(
         Path | None,
         typer.Option(
             help="SQLite file keeping accepted events across restarts (default: in memory).",
-            dir_okay=False,
         ),
     ] = None,
     signing_key_file: SigningKeyFileOption = None,
@@ -102,6 +101,8 @@ def serve(
             "--host must not be empty: use 127.0.0.1 (the default, loopback only), "
             "or 0.0.0.0 to listen on every interface"
         )
+    if store is not None and (str(store) == "-" or store.is_dir()):
+        raise UsageError(f"--store needs a file name for the SQLite database, not {str(store)!r}")
     # Checked like build-url checks them: the webhook URL printed must be one the tool accepts.
     if flow_id is not None:
         flow_id = canonical_flow_id(flow_id)
