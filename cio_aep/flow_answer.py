@@ -84,8 +84,12 @@ def parse_flow_answer(data: bytes | str, *, source: str = "<flow answer>") -> Fl
         raise InputError(
             f"not JSON: {err.msg}", source=source, line=err.lineno, column=err.colno, hint=_HINT
         ) from None
-    except (RecursionError, ValueError) as err:
-        # Nesting too deep for the parser, or an integer too long to convert.
+    except RecursionError:
+        raise InputError(
+            "not a usable JSON document: nested too deeply to read", source=source
+        ) from None
+    except ValueError as err:
+        # An integer too long to convert.
         if is_long_number(err):
             line, column = long_number_position(text)
             raise InputError(

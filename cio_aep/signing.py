@@ -255,7 +255,7 @@ def load_signing_key(
                     "is a directory, expected a file holding the key", source=str(path)
                 )
             if warn is not None and info.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
-                warn(f"{path} is readable by other users; restrict it with: chmod 600 {path}")
+                warn(f"{path} is readable by others (group or all); restrict it: chmod 600 {path}")
             with path.open("rb") as handle:  # bounded: /dev/zero must not fill memory
                 secret = handle.read(_MAX_KEY_FILE + 1)
         except FileNotFoundError:

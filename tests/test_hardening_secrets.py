@@ -261,7 +261,7 @@ def test_key_file_readable_by_others_is_warned_about(
         app, ["send-test-event", "--url", url, "--dry-run", "--signing-key-file", str(key_file)]
     )
     assert result.exit_code == 0, result.stderr
-    assert ("readable by other users" in result.stderr) is warned
+    assert ("is readable by others (group or all)" in result.stderr) is warned
     if warned:
         assert "chmod 600" in result.stderr
     assert stat.S_IMODE(key_file.stat().st_mode) == mode  # we warn, we do not touch it

@@ -267,5 +267,5 @@ def test_dead_letter_with_earlier_failures_is_not_overwritten(events: Path, tmp_
     url = f"http://127.0.0.1:9/collection/{INLET}?x-adobe-flow-id={FLOW}"
     result = run(str(events), "--url", url, "--dead-letter", str(dead))
     assert result.exit_code == 2
-    assert "already holds events" in result.stderr
+    assert "is not empty (failures of an earlier run?)" in result.stderr
     assert dead.read_text().startswith('{"event": {"event_id": "lost?"}')

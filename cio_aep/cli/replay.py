@@ -287,7 +287,7 @@ def _check_files(
                 )
     if dead_letter is not None and not resume and _holds_data(dead_letter):
         raise UsageError(
-            f"--dead-letter {dead_letter} already holds events (failures of an earlier run?)",
+            f"--dead-letter {dead_letter} is not empty (failures of an earlier run?)",
             hint="replay it, move it away or give another file; with --resume it is appended to",
         )
     if dead_letter is not None and checkpoint is not None and _same(dead_letter, checkpoint):

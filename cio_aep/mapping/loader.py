@@ -21,10 +21,10 @@ _BLANK = re.compile(r"\s*")
 MAX_MAPPING_BYTES = 256 * 1024 * 1024  # far above any real mapping set; stops endless input
 
 
-def _capped(data: bytes, name: str) -> bytes:
+def _capped(data: bytes, name: str, what: str = "a mapping file") -> bytes:
     if len(data) > MAX_MAPPING_BYTES:
         raise InputError(
-            f"larger than {MAX_MAPPING_BYTES // (1024 * 1024)} MiB: not a mapping set", source=name
+            f"larger than {MAX_MAPPING_BYTES // (1024 * 1024)} MiB: not {what}", source=name
         )
     return data
 
@@ -40,8 +40,8 @@ def read_bytes(name: str, what: str = "a mapping file") -> bytes:
         stream = getattr(sys.stdin, "buffer", None)
         try:
             if stream is None:
-                return _capped(sys.stdin.read(MAX_MAPPING_BYTES + 1).encode("utf-8"), "-")
-            return _capped(stream.read(MAX_MAPPING_BYTES + 1), "-")
+                return _capped(sys.stdin.read(MAX_MAPPING_BYTES + 1).encode("utf-8"), "-", what)
+            return _capped(stream.read(MAX_MAPPING_BYTES + 1), "-", what)
         except OSError as err:
             raise InputError(f"cannot read: {err.strerror or err}", source="-") from None
     path = Path(name)
@@ -55,7 +55,7 @@ def read_bytes(name: str, what: str = "a mapping file") -> bytes:
         raise InputError(f"is a directory, expected {what}", source=name)
     try:
         with path.open("rb") as stream:
-            return _capped(stream.read(MAX_MAPPING_BYTES + 1), name)
+            return _capped(stream.read(MAX_MAPPING_BYTES + 1), name, what)
     except PermissionError:
         raise InputError("permission denied", source=name) from None
     except OSError as err:
