@@ -116,7 +116,24 @@ def test_every_input_format_is_covered() -> None:
 
 @pytest.mark.parametrize("path", inputs(EXAMPLES), ids=lambda p: p.name)
 def test_examples(path: Path) -> None:
-    result = CliRunner().invoke(app, ["validate-mapping", str(path)])
+    # --strict: a "valid" example has no warning either.
+    result = CliRunner().invoke(app, ["validate-mapping", "--strict", str(path)])
     expected = 1 if path.name.startswith("invalid") else 0
     assert result.exit_code == expected, result.stdout + result.stderr
     assert result.stderr == ""
+
+
+def test_github_workflow_example_uses_real_flags() -> None:
+    import re
+
+    import yaml
+
+    workflow = yaml.safe_load((ROOT / "examples/github-actions-validate-mapping.yml").read_text())
+    runs = [step.get("run", "") for step in workflow["jobs"]["validate-mapping"]["steps"]]
+    commands = [r for r in runs if "cio-aep validate-mapping" in r]
+    assert len(commands) == 2
+    help_text = CliRunner(env={"COLUMNS": "200"}).invoke(app, ["validate-mapping", "--help"])
+    for command in commands:
+        for flag in re.findall(r"\s(--[a-z-]+)", command):
+            assert flag in help_text.stdout, flag
+        assert "{json,yaml,yml,csv}" in command  # every input format the hook also checks

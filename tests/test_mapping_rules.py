@@ -276,7 +276,7 @@ def test_m012_incompatible_types_and_timestamp_targets() -> None:
 
 def test_m012_dformat_text_into_a_number_field() -> None:
     schema = build_xdm_schema(SCHEMA)
-    dformat = "dformat(${timestamp} * 1000, \"yyyy-MM-dd\")"
+    dformat = 'dformat(${timestamp} * 1000, "yyyy-MM-dd")'
     report = check(
         [
             {"sourceType": "EXPRESSION", "source": dformat, "destination": "_acme.seconds"},
@@ -359,6 +359,17 @@ def test_m017_mandatory_field_computed_from_no_event_field(field: str, expressio
     assert status.detail().startswith("not from the event: ")
 
 
+@pytest.mark.parametrize(
+    ("destination", "warned"),
+    [("_x.timestamp_seconds", False), ("_x.unix_time", False), ("_x.sent_at", True)],
+)
+def test_m010_plain_timestamp_into_a_field_named_for_seconds(
+    destination: str, warned: bool
+) -> None:
+    entry = {"sourceType": "ATTRIBUTE", "source": "timestamp", "destination": destination}
+    assert ("CIO-M010" in ids(check([entry]))) is warned
+
+
 def test_m010_conversion_around_timestamp_is_fine() -> None:
     expression = "dformat(to_integer(timestamp) * 1000, \"yyyy-MM-dd'T'HH:mm:ss.SSSZ\")"
     entry = {"sourceType": "EXPRESSION", "source": expression, "destination": "_x.t"}
@@ -401,7 +412,7 @@ def test_m010_dformat_needs_timestamp_times_1000(expression: str, flagged: str |
     ("expression", "message"),
     [
         ('dformat(${timestamp * 1000, "x', "`${` is not closed with `}` (character 9)"),
-        ('lower(${data.identifiers.email}', "`(` is not closed (character 6)"),
+        ("lower(${data.identifiers.email}", "`(` is not closed (character 6)"),
         ('concat(metric, "-x)', 'the string starting with " is not closed (character 16)'),
         ("upper(metric))", "`)` closes nothing (character 14)"),
     ],

@@ -7,6 +7,7 @@ destinations are remembered for the mandatory-field check.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from cio_aep.findings import ChecklistItem, Finding, Rule, Severity
@@ -48,6 +49,8 @@ from cio_aep.mapping.source_fields import SourceFields
 from cio_aep.mapping.xdm_schema import DATE_XDM, NUMERIC_XDM, XdmSchema, compatible
 
 _TEXT = frozenset({"string"})
+# A destination whose last name says it holds seconds (`timestamp_seconds`, `unix_time`).
+_SECONDS_NAME = re.compile(r"(?:seconds|secs|epoch|unix)[^.]*$", re.IGNORECASE)
 
 # DOMAIN.md §1-2: what the older fields that carry the same value lack.
 _ALTERNATE_WHY = {
@@ -200,7 +203,9 @@ class _Checker:
                     self.by_source.setdefault(key, index)
                 if schema is not None and destination:
                     self._types(index, key, destination, types, schema)
-                elif key == "timestamp" and destination:
+                elif key == "timestamp" and destination and not _SECONDS_NAME.search(destination):
+                    # Without a schema the type is unknown: a field named for seconds is no
+                    # date-time, anything else may be one.
                     self._timestamp(index, destination, "")
             elif source and not source.isspace():
                 if kind is EXPRESSION:
