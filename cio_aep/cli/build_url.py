@@ -41,7 +41,7 @@ def build_url(
         bool,
         typer.Option(
             "--json",
-            help="Print the parts as JSON (endpoint, host, inlet_id, dataflow_id, url, "
+            help="Print the parts as JSON (endpoint, host, port, inlet_id, dataflow_id, url, "
             "warnings) instead of the URL alone.",
         ),
     ] = False,

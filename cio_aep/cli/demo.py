@@ -10,7 +10,14 @@ from cio_aep.cli.common import PlainCommand
 
 
 def demo(
-    seed: Annotated[int | None, typer.Option("--seed", help="Reproducible event values.")] = None,
+    seed: Annotated[
+        int | None,
+        typer.Option(
+            "--seed",
+            help="Reproducible event values (ids, emails, ...); event times, and so the "
+            "event_id's time part, follow the clock.",
+        ),
+    ] = None,
 ) -> None:
     """Run the whole job against a local AEP endpoint, with nothing to set up.
 

@@ -104,8 +104,8 @@ def validate_mapping(
 
         cio-aep validate-mapping mapping.json
 
-        cio-aep validate-mapping --test-mode \
-          --target event_id=_acme.event_id0 mapping.yaml
+        cio-aep validate-mapping --test-mode \\
+          --target event_id=_acme.customerio.event_id mapping.yaml
 
         cio-aep validate-mapping --format sarif -o mapping.sarif mappings/*.json
     """
