@@ -68,8 +68,12 @@ def request_bytes(server: RunningServer, body: bytes, *, extra: bytes = b"") -> 
     target = f"{path.path}?{path.query}".encode()
     return (
         b"POST " + target + b" HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
-        b"Connection: close\r\n" + extra + b"Content-Length: " + str(len(body)).encode()
-        + b"\r\n\r\n" + body
+        b"Connection: close\r\n"
+        + extra
+        + b"Content-Length: "
+        + str(len(body)).encode()
+        + b"\r\n\r\n"
+        + body
     )
 
 
@@ -154,6 +158,21 @@ def test_oversized_headers_are_refused_then_serving_goes_on() -> None:
         assert httpx.post(server.inlet_url, json=event("H1")).status_code == 200
 
 
+@pytest.mark.parametrize("size", [66_000, 120_000])
+def test_complete_head_over_64_kb_is_refused_before_the_app(size: int) -> None:
+    # A whole head in one send used to be parsed before it was counted: 66 KB got a 200.
+    with start_background_server() as server:
+        body = json.dumps(event("BIG")).encode()
+        extra = b"X-Big: " + b"a" * size + b"\r\n"
+        answer = raw_exchange(server, request_bytes(server, body, extra=extra))
+        assert answer.startswith(b"HTTP/1.1 431"), answer[:80]
+        assert server.store.count() == 0
+        small = raw_exchange(
+            server, request_bytes(server, body, extra=b"X-Ok: " + b"a" * 60_000 + b"\r\n")
+        )
+        assert small.startswith(b"HTTP/1.1 200"), small[:80]
+
+
 def test_slow_and_idle_clients_are_timed_out() -> None:
     with start_background_server(ServeConfig(header_timeout=0.3)) as server:
         start = time.monotonic()
@@ -169,8 +188,7 @@ def test_declared_body_over_1_mb_is_413_before_reading_it() -> None:
     with start_background_server() as server:
         path = urlsplit(server.inlet_url)
         head = (
-            f"POST {path.path}?{path.query} HTTP/1.1\r\nHost: a\r\n"
-            "Content-Length: 2000000\r\n\r\n"
+            f"POST {path.path}?{path.query} HTTP/1.1\r\nHost: a\r\nContent-Length: 2000000\r\n\r\n"
         ).encode()
         answer = raw_exchange(server, head)
         assert answer.startswith(b"HTTP/1.1 413")
@@ -276,9 +294,7 @@ def test_cli_usage_errors(args: list[str], message: str) -> None:
 def test_cli_warns_when_not_on_loopback(tmp_path: Path) -> None:
     # the store cannot be opened, so nothing is bound: the warning comes first
     bad_store = tmp_path / "missing-dir" / "events.db"
-    result = CliRunner().invoke(
-        cli_app, ["serve", "--host", "0.0.0.0", "--store", str(bad_store)]
-    )
+    result = CliRunner().invoke(cli_app, ["serve", "--host", "0.0.0.0", "--store", str(bad_store)])
     assert "warning: listening on 0.0.0.0" in result.stderr
     assert result.exit_code == 2
     assert "cannot open the event store" in result.stderr

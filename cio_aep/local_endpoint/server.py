@@ -78,6 +78,7 @@ def _guarded_protocol(header_timeout: float) -> Any:
             super().connection_made(transport)
             self._reading_head = True
             self._head_bytes = 0
+            self._head_parsed = 0
             # An idle new connection counts as a request that has started arriving.
             self._request_started: float | None = self.loop.time()
             state = self.server_state
@@ -98,29 +99,49 @@ def _guarded_protocol(header_timeout: float) -> Any:
                 _problem_bytes(408, "Request Timeout", "[cio-aep] the request was too slow")
             )
 
+        def _head_too_large(self) -> None:
+            self._reading_head = False
+            self._reject(
+                _problem_bytes(
+                    431,
+                    "Request Header Fields Too Large",
+                    f"[cio-aep] request line and headers over {MAX_HEADER_BYTES} bytes",
+                )
+            )
+
         def data_received(self, data: bytes) -> None:
+            if self.transport.is_closing():
+                return  # refused already: parsing the rest would only log "Invalid HTTP request"
             super().data_received(data)
+            # A head still arriving: counts the bytes of every chunk (headers that never end).
             if self._reading_head:
                 self._head_bytes += len(data)
                 if self._head_bytes > MAX_HEADER_BYTES:
-                    self._reading_head = False
-                    self._reject(
-                        _problem_bytes(
-                            431,
-                            "Request Header Fields Too Large",
-                            f"[cio-aep] request line and headers over {MAX_HEADER_BYTES} bytes",
-                        )
-                    )
+                    self._head_too_large()
 
         def on_message_begin(self) -> None:
             super().on_message_begin()
             self._reading_head = True
             self._head_bytes = 0
+            self._head_parsed = 0
             if self._request_started is None:
                 self._request_started = self.loop.time()
 
+        # A head parsed within one chunk: the parser's pieces are counted, since data_received
+        # only sees the chunk after the head is complete.
+        def on_url(self, url: bytes) -> None:
+            super().on_url(url)
+            self._head_parsed += len(url)
+
+        def on_header(self, name: bytes, value: bytes) -> None:
+            super().on_header(name, value)
+            self._head_parsed += len(name) + len(value) + 4  # ": " and CRLF
+
         def on_headers_complete(self) -> None:
             self._reading_head = False
+            if self._head_parsed > MAX_HEADER_BYTES:
+                self._head_too_large()  # before the app sees the request
+                return
             super().on_headers_complete()
 
         def on_message_complete(self) -> None:
