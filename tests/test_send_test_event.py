@@ -682,3 +682,53 @@ def test_timestamp_errors_match_generate_schema(timestamp: str, message: str) ->
     )
     assert result.exit_code == 2
     assert result.stderr.startswith(f"error: timestamp {timestamp} ") and message in result.stderr
+
+
+def _endless_server(trickle: bool) -> tuple[str, threading.Event]:
+    """A server that answers 200 with a chunked body that never ends (fast, or 1 byte/0.2 s)."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    stop = threading.Event()
+
+    def serve() -> None:
+        with listener:
+            listener.settimeout(0.2)
+            while not stop.is_set():
+                try:
+                    conn, _ = listener.accept()
+                except TimeoutError:
+                    continue
+                with conn:
+                    conn.recv(65536)
+                    conn.sendall(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")
+                    chunk = b"1\r\nx\r\n" if trickle else b"10000\r\n" + b"x" * 65536 + b"\r\n"
+                    try:
+                        while not stop.is_set():
+                            conn.sendall(chunk)
+                            if trickle:
+                                time.sleep(0.2)
+                    except OSError:
+                        pass  # the client hung up: what we want
+
+    threading.Thread(target=serve, daemon=True).start()
+    port = listener.getsockname()[1]
+    return f"http://127.0.0.1:{port}/collection/{INLET}?x-adobe-flow-id={FLOW}", stop
+
+
+@pytest.mark.parametrize("trickle", [False, True], ids=["endless", "trickle"])
+def test_endless_or_trickling_answer_is_cut_at_the_timeout(trickle: bool) -> None:
+    # An endless body once filled 24 GB; a trickle hung: the 4 s is for the whole exchange.
+    url, stop = _endless_server(trickle)
+    try:
+        started = time.monotonic()
+        result = CliRunner().invoke(
+            app, ["send-test-event", "--url", url, "--timeout", "1", "--retries", "0", "--json"]
+        )
+        took = time.monotonic() - started
+    finally:
+        stop.set()
+    assert took < 10, took
+    record = json.loads(result.stdout.splitlines()[0])
+    if trickle:  # the body is still arriving after the timeout: what Customer.io sees fail
+        assert result.exit_code == 1 and record["error"] == "timeout", result.stderr
+    else:  # a 200 within the timeout, its endless body cut at 1 MiB (memory stays flat)
+        assert result.exit_code == 0 and record["status"] == 200, result.stderr

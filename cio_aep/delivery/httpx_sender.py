@@ -69,6 +69,25 @@ def _error_detail(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
+MAX_ANSWER_BYTES = 1 << 20  # enough to explain any answer; an endless body must not fill memory
+
+
+def _post(
+    client: httpx.Client, url: str, body: bytes, headers: dict[str, str], *, deadline: float
+) -> tuple[int, httpx.Headers, bytes]:
+    """POST and read the answer's body up to `MAX_ANSWER_BYTES` or the deadline, whichever
+    comes first: a body that never ends (or trickles) is cut, not waited for."""
+    with client.stream("POST", url, content=body, headers=headers) as response:
+        chunks: list[bytes] = []
+        size = 0
+        for chunk in response.iter_bytes():
+            chunks.append(chunk[: max(0, MAX_ANSWER_BYTES - size)])
+            size += len(chunk)
+            if size >= MAX_ANSWER_BYTES or time.perf_counter() > deadline:
+                break  # closing the stream drops the connection: it is not reused
+        return response.status_code, response.headers, b"".join(chunks)
+
+
 def deliver_once(
     client: httpx.Client,
     delivery: Delivery,
@@ -83,7 +102,8 @@ def deliver_once(
     started = time.perf_counter()
     status: int | None = None
     try:
-        response = client.post(request.url, content=request.body, headers=request.headers)
+        status, headers, body = _post(client, request.url, request.body, request.headers,
+                                      deadline=started + timeout)  # fmt: skip
     except httpx.TransportError as exc:
         elapsed = time.perf_counter() - started
         kind = _error_kind(exc)
@@ -92,19 +112,18 @@ def deliver_once(
         )
     else:
         elapsed = time.perf_counter() - started
-        status = response.status_code
         if elapsed > timeout:
             # httpx times each phase separately; Customer.io's 4 s is for the whole exchange.
             outcome = explain_answer(
                 status,
-                response.headers,
-                response.content,
+                headers,
+                body,
                 error=ErrorKind.TIMEOUT.value,
                 error_detail=f"the endpoint answered {status} after {elapsed:.2f} s",
                 timeout=timeout,
             )
         else:
-            outcome = explain_answer(status, response.headers, response.content, timeout=timeout)
+            outcome = explain_answer(status, headers, body, timeout=timeout)
     attempt = Attempt(
         number=number,
         status=status,
