@@ -4,11 +4,18 @@ every way a peer can fail (each must become an outcome, never an exception)."""
 from __future__ import annotations
 
 import asyncio
+import resource
 import socket
+import time
 from collections.abc import Awaitable, Callable
 
 from cio_aep.delivery.answer import ErrorKind
-from cio_aep.replay.http_transport import MAX_ANSWER_BYTES, HttpTransport, RawAnswer
+from cio_aep.replay.http_transport import (
+    MAX_ANSWER_BYTES,
+    MAX_HEAD_BYTES,
+    HttpTransport,
+    RawAnswer,
+)
 
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
 PATH = "/collection/abc?x-adobe-flow-id=1"
@@ -144,3 +151,98 @@ def test_refused_and_tls_failures() -> None:
 
     (tls,), _ = run(plain, scheme="https")
     assert tls.error == ErrorKind.TLS.value
+
+
+def _endless(first: bytes, line: Callable[[int], bytes], *, pause: float = 0.0) -> Handler:
+    """A server that answers `first` and then `line(i)` for ever (until the client goes)."""
+
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await _read_request(reader)
+        writer.write(first)
+        i = 0
+        while not writer.is_closing():
+            writer.write(b"".join(line(i + n) for n in range(256)))
+            i += 256
+            await writer.drain()
+            await asyncio.sleep(pause)
+
+    return handler
+
+
+def test_endless_answer_heads_are_protocol_errors_with_flat_memory() -> None:
+    handlers = (
+        _endless(b"HTTP/1.1 200 OK\r\n", lambda i: b"X-H%d: v\r\n" % i),  # endless headers
+        _endless(b"HTTP/1.1 200 OK\r\nX-Big: ", lambda i: b"v" * 64),  # one endless value
+        _endless(b"HTTP/1.1 200 ", lambda i: b"O" * 64),  # an endless status line
+    )
+    rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    for handler in handlers:
+        started = time.perf_counter()
+        (answer,), _ = run(handler, timeout=4)
+        assert answer.error == ErrorKind.PROTOCOL.value, answer
+        assert answer.status is None and "64 KiB" in (answer.error_detail or "")
+        assert time.perf_counter() - started < 2
+    grown_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - rss_before
+    assert grown_kib < 64 * 1024, grown_kib
+
+
+def test_head_just_under_the_cap_is_accepted() -> None:
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while True:
+            await _read_request(reader)
+            start = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nX-Pad: "
+            pad = MAX_HEAD_BYTES - len(start) - 4
+            for piece in (start, b"p" * pad + b"\r\n\r\nok"):  # the head ends at the cap
+                writer.write(piece)
+                await writer.drain()
+                await asyncio.sleep(0.01)
+
+    answers, connections = run(handler, posts=2)
+    assert [(a.status, a.body, a.error) for a in answers] == [(200, b"ok", None)] * 2
+    assert connections == 1
+
+
+def test_trickling_headers_are_bounded_by_the_timeout() -> None:
+    handler = _endless(b"HTTP/1.1 200 OK\r\n", lambda i: b"X-%d: v\r\n" % i, pause=0.05)
+    (answer,), _ = run(handler, timeout=0.3)
+    assert answer.error == ErrorKind.TIMEOUT.value and 0.25 < answer.latency < 0.9
+
+
+def _then_close(answer: bytes) -> Handler:
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await _read_request(reader)
+        writer.write(answer)
+        await writer.drain()  # then `run` closes the connection: the end of the answer
+
+    return handler
+
+
+def test_answer_ended_by_close_is_an_answer() -> None:
+    heads = (
+        (b"HTTP/1.1 200 OK\r\n\r\n", 200),
+        (b"HTTP/1.0 202 Accepted\r\nContent-Type: text/plain\r\n\r\n", 202),
+        (b"HTTP/1.1 500 Oops\r\nTransfer-Encoding: gzip\r\n\r\n", 500),
+    )
+    for head, status in heads:
+        answers, connections = run(_then_close(head + b"body"), posts=2)
+        assert [(a.status, a.body, a.error) for a in answers] == [(status, b"body", None)] * 2
+        assert connections == 2  # a connection ended by the close is not reused
+    (empty,), _ = run(_then_close(b"HTTP/1.1 200 OK\r\n\r\n"))
+    assert (empty.status, empty.body, empty.error) == (200, b"", None)
+
+
+def test_answer_ended_by_close_is_still_capped() -> None:
+    (answer,), _ = run(_then_close(b"HTTP/1.1 200 OK\r\n\r\n" + b"x" * (MAX_ANSWER_BYTES + 10)))
+    assert answer.error == ErrorKind.PROTOCOL.value, answer
+
+
+def test_close_before_the_answer_is_complete_is_a_reset() -> None:
+    partials = (
+        b"HTTP/1.1 200 OK\r\nContent-",
+        b"HTTP/1.1 200",
+        b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nshort",
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n",
+    )
+    for partial in partials:
+        (answer,), _ = run(_then_close(partial))
+        assert answer.status is None and answer.error == ErrorKind.RESET.value, (partial, answer)

@@ -31,6 +31,7 @@ import httptools
 from cio_aep.delivery.answer import ErrorKind, error_kind_of
 
 MAX_ANSWER_BYTES = 1 << 20  # AEP answers are small; a larger one is not AEP's
+MAX_HEAD_BYTES = 64 << 10  # status line + headers; beyond it the answer is not AEP's either
 
 
 class RawAnswer(NamedTuple):
@@ -60,6 +61,10 @@ class _Connection(asyncio.Protocol):
         self.headers: dict[str, str] = {}
         self.body = bytearray()
         self.keep_alive = True
+        self.head_bytes = 0  # bytes of the current answer's head fed to the parser so far
+        self.head_done = False
+        self.message_done = False
+        self.deadline = 0.0  # time.monotonic() after which the current exchange has timed out
 
     # asyncio.Protocol -------------------------------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -70,17 +75,52 @@ class _Connection(asyncio.Protocol):
         if self.waiter is None:  # nothing was asked: an answer out of turn is not HTTP
             self.close()
             return
+        if time.monotonic() > self.deadline:
+            # A peer streaming without pause must not outrun the timer that bounds the exchange.
+            self._fail(TimeoutError())
+            self.close()
+            return
         try:
-            self.parser.feed_data(data)
+            if not self.head_done:
+                # Feed the head at most MAX_HEAD_BYTES: endless headers (or one endless header
+                # value, which httptools buffers whole) must not grow memory without bound.
+                room = MAX_HEAD_BYTES - self.head_bytes
+                if len(data) > room:
+                    self.parser.feed_data(data[:room])
+                    if not self.head_done:
+                        self._fail(_ProtocolError("answer head over 64 KiB"))
+                        self.close()
+                        return
+                    data = data[room:]
+                else:
+                    self.head_bytes += len(data)
+            if data and not self.closed:
+                self.parser.feed_data(data)
         except httptools.HttpParserError as err:
             self._fail(_ProtocolError(f"invalid HTTP answer: {err}"))
             self.close()
 
     def connection_lost(self, exc: Exception | None) -> None:
+        by_peer = not self.closed  # not our own close() (after a failure, or when done)
         self.closed = True
+        ended = exc is None and by_peer and self.head_done and not self.message_done
+        if ended and self._body_until_eof():
+            # No Content-Length, not chunked: the body is whatever came before the close.
+            self.keep_alive = False
+            self.on_message_complete()
+            return
         self._fail(exc or ConnectionResetError("the server closed the connection"))
 
+    def _body_until_eof(self) -> bool:
+        if "content-length" in self.headers:
+            return False  # a close before the announced length is a truncated answer
+        coding = self.headers.get("transfer-encoding", "")
+        return not coding.rstrip().lower().endswith("chunked")
+
     # httptools callbacks -----------------------------------------------------------------------
+    def on_headers_complete(self) -> None:
+        self.head_done = True
+
     def on_header(self, name: bytes, value: bytes) -> None:
         self.headers[name.decode("latin-1").lower()] = value.decode("latin-1")
 
@@ -91,8 +131,9 @@ class _Connection(asyncio.Protocol):
             self.close()
 
     def on_message_complete(self) -> None:
+        self.message_done = True
         self.status = self.parser.get_status_code()
-        self.keep_alive = bool(self.parser.should_keep_alive())
+        self.keep_alive = self.keep_alive and bool(self.parser.should_keep_alive())
         waiter = self.waiter
         if waiter is not None and not waiter.done():
             waiter.set_result(None)
@@ -113,6 +154,9 @@ class _Connection(asyncio.Protocol):
         assert self.transport is not None
         loop = asyncio.get_running_loop()
         self.status, self.headers, self.body = 0, {}, bytearray()
+        self.head_bytes, self.head_done, self.message_done = 0, False, False
+        self.keep_alive = True
+        self.deadline = time.monotonic() + timeout
         waiter: asyncio.Future[None] = loop.create_future()
         self.waiter = waiter
         expiry = loop.call_later(timeout, _expire, waiter)
