@@ -8,7 +8,9 @@ Routes:
   syncValidation}`; `POST /collection/batch/{INLET_ID}`: `{"messages": [...]}` → 207 with one
   entry per message. The flow id comes from the `x-adobe-flow-id` query parameter or header.
 - `GET /_cio-aep/events` (`?limit=`, `?after=` seq) and `GET /_cio-aep/health`: for tests, the
-  demo and people; never faulted.
+  demo and people; never faulted. The listing answers `{count, duplicates, events, next_after}`:
+  at most `?limit` events, 10,000 without it; `next_after` is the `after` to ask for the next
+  page, null when there is no more.
 
 Choices where AEP's behaviour is not documented (DOMAIN.md says: be tolerant, don't guess):
 - an inlet other than `--inlet-id` gets 404 (AEP has no such inlet); a flow id other than
@@ -40,7 +42,7 @@ from urllib.parse import unquote_plus
 from cio_aep.local_endpoint import answers
 from cio_aep.local_endpoint.faults import DROP, NO_FAULT, FaultConfig, FaultInjector
 from cio_aep.local_endpoint.ids import canonical_flow_id, checked_inlet_id, same_flow_id
-from cio_aep.local_endpoint.store import EventStore, StoreError
+from cio_aep.local_endpoint.store import DEFAULT_PAGE, EventStore, StoreError
 from cio_aep.signing import SigningKey, verify_signature
 
 Scope = dict[str, Any]
@@ -454,7 +456,10 @@ class EndpointApp:
             validated = True
         received = answers.now_ms()
         xid = self._xids.next(received)
-        self._store(value, text, received, xid, signature_ok)
+        try:
+            self._store(value, text, received, xid, signature_ok)
+        except StoreError as err:
+            return await self._problem(send, 500, f"[cio-aep] {err}")
         if not await self._durable(send):
             return 500
         return await self._answer(
@@ -570,7 +575,10 @@ class EndpointApp:
             if isinstance(message, dict):
                 xid = f"{batch_id}:{index}"
                 text = json.dumps(message, separators=(",", ":"), ensure_ascii=False)
-                self._store(message, text, received, xid, signature_ok)
+                try:
+                    self._store(message, text, received, xid, signature_ok)
+                except StoreError as err:  # the whole batch is refused: it is sent again
+                    return await self._problem(send, 500, f"[cio-aep] {err}")
                 responses.append({"xactionId": xid})
             else:
                 self.stats.rejected += 1
@@ -609,14 +617,19 @@ class EndpointApp:
                 400,
                 f"[cio-aep] limit and after must be whole numbers from 0 to {_SQL_INT_MAX}",
             )
-        page = self.store.events(limit=limit, after=after)
+        if limit is None:
+            limit = DEFAULT_PAGE
+        # One row more than asked tells whether another page follows.
+        page = self.store.events(limit=min(limit + 1, _SQL_INT_MAX), after=after)
+        more = len(page) > limit
+        del page[limit:]
         result: dict[str, object] = {
             "count": self.store.count(),
             "duplicates": self.store.duplicates(),
             "events": page,
+            # the `after` of the next page; null when this page reaches the end
+            "next_after": (page[-1]["seq"] if page else after) if more else None,
         }
-        if page:
-            result["next_after"] = page[-1]["seq"]
         return await self._answer(send, 200, answers.json_body(result))
 
 

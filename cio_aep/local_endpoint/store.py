@@ -11,7 +11,11 @@ acknowledged event is never lost when `serve` is killed or restarted. The in-mem
 in batches: nothing of it outlives the process anyway.
 
 The keys stored are also kept in a Python set (about 100 bytes an event), so that a duplicate
-delivery, the usual retry case, costs no SQL on the hot path.
+delivery, the usual retry case, costs no SQL on the hot path. A file store's key enters that set
+only once its row is committed (until then it waits in a second set): when an insert or a commit
+fails (say "database or disk is full"), the open transaction is rolled back, every delivery
+waiting on it is answered 500, and the keys and duplicate counts of that transaction are
+forgotten, so the sender's retry is stored for real rather than counted as a duplicate.
 
 Text SQLite cannot take: JSON may escape a lone surrogate (`"\\ud800"`), which is accepted (AEP's
 answer to it is unknown; we stay tolerant) but has no UTF-8 form. Such a value (an `event_id`,
@@ -23,6 +27,7 @@ UNIQUE key keeps telling it from any valid text.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import sqlite3
 import threading
@@ -50,7 +55,7 @@ _INSERT = (
 _BUMP = "UPDATE events SET duplicates = duplicates + ? WHERE key = ?"
 _MEMORY_BATCH = 1000  # in-memory store: commit every this many writes
 
-DEFAULT_PAGE = 100_000
+DEFAULT_PAGE = 10_000  # events listed by GET /_cio-aep/events without ?limit
 
 _Param = str | int | None | bytes
 
@@ -100,6 +105,11 @@ class EventStore:
         self._keys: set[str] = {
             _text(row[0]) for row in self._conn.execute("SELECT key FROM events")
         }
+        # A file store's keys inserted since the last commit (moved to `_keys` by the commit,
+        # dropped by a failed one). The in-memory store answers before committing (nothing of
+        # it outlives the process), so its keys go to `_keys` at once.
+        self._new: set[str] = set()
+        self._new_keys = self._new if self.path is not None else self._keys
         self._bumps: dict[str, int] = {}
         self._uncommitted = 0
         self._pending: asyncio.Future[None] | None = None
@@ -120,21 +130,49 @@ class EventStore:
         """Store one event; False (and its duplicate count bumped) when `key` is already in."""
         sig = None if signature_ok is None else int(signature_ok)
         with self._lock:
-            if key in self._keys:
+            if key in self._keys or key in self._new:
                 self._bumps[key] = self._bumps.get(key, 0) + 1
                 new = False
             else:
                 params = (key, event_id, object_type, metric, received_ms, body, sig)
                 try:
-                    self._conn.execute(_INSERT, params)
-                except UnicodeEncodeError:  # a lone surrogate: rare, so not checked up front
-                    self._conn.execute(_INSERT, tuple(map(_bindable, params)))
-                self._keys.add(key)
+                    try:
+                        self._conn.execute(_INSERT, params)
+                    except UnicodeEncodeError:  # a lone surrogate: rare, so not checked up front
+                        self._conn.execute(_INSERT, tuple(map(_bindable, params)))
+                except sqlite3.Error as err:
+                    raise self._failed_locked(err) from None
+                self._new_keys.add(key)
                 new = True
             self._uncommitted += 1
             if self.path is None and self._uncommitted >= _MEMORY_BATCH:
-                self._commit_locked()
+                try:
+                    self._commit_locked()
+                except sqlite3.Error as err:
+                    raise self._failed_locked(err) from None
         return new
+
+    def _failed_locked(self, err: sqlite3.Error) -> StoreError:
+        """A write failed: undo the open transaction and forget what it held; the error to raise.
+
+        The rows and duplicate counts not yet committed are rolled back (SQLite may have done so
+        already, or undone only the failing statement: an explicit rollback leaves no doubt), so
+        their keys leave the known set and their deliveries, all waiting on the pending commit,
+        get the error: a retry then stores the event again. The in-memory store keeps its keys:
+        its deliveries were answered before any commit, and reads still see their rows.
+        """
+        error = StoreError(f"cannot write the event store: {err}")
+        if self.path is None:
+            return error
+        with contextlib.suppress(sqlite3.Error):
+            self._conn.rollback()
+        self._new.clear()
+        self._bumps.clear()
+        self._uncommitted = 0
+        future, self._pending = self._pending, None
+        if future is not None and not future.done():
+            future.set_exception(error)
+        return error
 
     def durable(self) -> asyncio.Future[None] | None:
         """A future done once every event added so far is committed (None: nothing to wait for).
@@ -153,9 +191,9 @@ class EventStore:
         future, self._pending = self._pending, None
         try:
             self.commit()
-        except sqlite3.Error as err:
+        except StoreError as err:
             if future is not None and not future.done():
-                future.set_exception(StoreError(f"cannot write the event store: {err}"))
+                future.set_exception(err)
             return
         if future is not None and not future.done():
             future.set_result(None)
@@ -169,12 +207,18 @@ class EventStore:
         self._flush_bumps_locked()
         self._conn.commit()
         self._uncommitted = 0
+        if self._new:
+            self._keys |= self._new
+            self._new.clear()
 
     def commit(self) -> None:
-        """Commit what was added (also done on close)."""
+        """Commit what was added (also done on close); StoreError when that fails."""
         with self._lock:
             if not self._closed and self._uncommitted:
-                self._commit_locked()
+                try:
+                    self._commit_locked()
+                except sqlite3.Error as err:
+                    raise self._failed_locked(err) from None
 
     def close(self) -> None:
         """Commit and close; later calls do nothing."""
@@ -191,9 +235,9 @@ class EventStore:
     # -- reading (any thread) -------------------------------------------------------------
 
     def count(self) -> int:
-        """Distinct events stored."""
+        """Distinct events stored (those of the commit under way included)."""
         with self._lock:
-            return len(self._keys)
+            return len(self._keys) + len(self._new)
 
     def duplicates(self) -> int:
         """Deliveries that repeated an `event_id` already stored."""
