@@ -70,9 +70,10 @@ def serve(
     ?syncValidation=true checks the event like validate-events does.
 
     Accepted events are kept in SQLite (--store, else in memory), one per
-    event_id with a duplicate count: GET /_cio-aep/events (?limit=, ?after=)
-    lists them, GET /_cio-aep/health answers. Injected faults are never
-    stored: the sender is expected to retry.
+    event_id with a duplicate count: GET /_cio-aep/events lists them, 10,000 at a
+    time unless ?limit= is given (the answer's next_after is the ?after= of the next
+    page, null at the end); GET /_cio-aep/health answers. An event is answered 200
+    only once it is stored; injected faults are never stored: the sender retries.
 
     The first line on stdout is the URL listened on (with --port 0, the
     port chosen), flushed at once; the webhook URL to paste goes to stderr,
