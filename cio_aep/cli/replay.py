@@ -262,6 +262,14 @@ def _check_files(
             raise UsageError(f"{flag} needs a file name; '-' (stdout) is for the summary")
     if resume and checkpoint is None:
         raise UsageError("--resume needs --checkpoint FILE (the checkpoint to go on from)")
+    if checkpoint is not None:
+        from cio_aep.replay.checkpoint import checkpoint_in_use
+
+        if checkpoint_in_use(checkpoint):  # checked again, under lock, when the run starts
+            raise UsageError(
+                f"{checkpoint}: the checkpoint is in use by another replay",
+                hint="wait for that run to end, or give another --checkpoint file",
+            )
     if checkpoint is not None and "-" in files:
         raise UsageError(
             "--checkpoint needs files it can read again: stdin cannot be resumed",

@@ -21,6 +21,9 @@ The signing key is never written here.
 
 from __future__ import annotations
 
+import contextlib
+import errno
+import fcntl
 import hashlib
 import json
 import os
@@ -28,9 +31,9 @@ import stat
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
-from cio_aep.errors import UsageError
+from cio_aep.errors import CioAepError, UsageError
 
 FORMAT_VERSION = 1
 HEAD_BYTES = 65536
@@ -135,35 +138,146 @@ class CheckpointState:
     dead_letter: str | None
 
 
-class CheckpointLog:
-    """Appends snapshots to the checkpoint file, each fsync'd; compacts the file when it grows."""
+def _in_use(path: Path) -> UsageError:
+    return UsageError(
+        f"{path}: the checkpoint is in use by another replay",
+        hint="wait for that run to end, or give another --checkpoint file",
+    )
 
-    def __init__(self, path: Path, header: dict[str, Any], *, fresh: bool) -> None:
+
+def _try_lock(fd: int) -> bool:
+    """Exclusive non-blocking lock; False when another process holds it."""
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    except OSError as err:
+        if err.errno in (errno.EAGAIN, errno.EACCES):
+            return False
+        # A file system without locks (ENOLCK, EOPNOTSUPP): run unlocked, as before.
+    return True
+
+
+def lock_checkpoint(path: Path, *, create: bool) -> IO[bytes] | None:
+    """Open `path` for appending, locked (flock) for the whole run: one replay per checkpoint.
+
+    None when it does not exist and `create` is False (`load_checkpoint` says why). The lock
+    follows the file through compaction (`CheckpointLog._rewrite` locks the new file before it
+    is renamed over), so a run that opened the old file retries on the new one.
+    """
+    flags = os.O_WRONLY | os.O_APPEND | (os.O_CREAT if create else 0)
+    while True:
+        try:
+            fd = os.open(path, flags, 0o666)
+        except (FileNotFoundError, IsADirectoryError):
+            if create:
+                raise
+            return None
+        except OSError as err:
+            raise UsageError(f"{path}: cannot write the checkpoint: {err.strerror}") from None
+        if not _try_lock(fd):
+            os.close(fd)
+            raise _in_use(path)
+        try:
+            now = os.stat(path)
+        except OSError:
+            now = None
+        mine = os.fstat(fd)
+        if now is not None and (now.st_dev, now.st_ino) == (mine.st_dev, mine.st_ino):
+            return os.fdopen(fd, "ab")
+        os.close(fd)  # compacted (renamed over) meanwhile: lock the file that is there now
+
+
+def checkpoint_in_use(path: Path) -> bool:
+    """True when another replay holds `path` locked (False when it cannot tell)."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return False
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        except OSError as err:
+            return err.errno in (errno.EAGAIN, errno.EACCES)
+        return False
+    finally:
+        os.close(fd)  # releases the shared lock, if taken
+
+
+class CheckpointLog:
+    """Appends snapshots to the checkpoint file, each fsync'd; compacts the file when it grows.
+
+    The file stays locked (flock) until `close()`: a second replay on it is refused. Writes
+    that fail raise CioAepError naming the file.
+    """
+
+    def __init__(
+        self,
+        path: Path,
+        header: dict[str, Any],
+        *,
+        fresh: bool,
+        locked: IO[bytes] | None = None,
+    ) -> None:
         self.path = path
         self._header = header
         self._last = b""
         try:
+            if locked is None:
+                locked = lock_checkpoint(path, create=True)
+                assert locked is not None
+            self._file: IO[bytes] = locked
             if fresh:
                 self._file = self._rewrite(b"")
-            else:
-                self._file = open(path, "ab")  # noqa: SIM115 (closed by close())
         except OSError as err:
+            if locked is not None:
+                locked.close()
             raise UsageError(f"{path}: cannot write the checkpoint: {err.strerror}") from None
-        self._size = self._file.tell()
+        except BaseException:
+            if locked is not None:
+                locked.close()
+            raise
+        self._size = self._file.seek(0, os.SEEK_END)
 
-    def _rewrite(self, snapshot: bytes) -> Any:
+    def _rewrite(self, snapshot: bytes) -> IO[bytes]:
+        """Header + `snapshot` to a temporary file, locked, renamed over; returns it open."""
         tmp = self.path.with_name(self.path.name + ".tmp")
-        with open(tmp, "wb") as handle:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o666)
+        handle = os.fdopen(fd, "ab")
+        try:
+            if not _try_lock(fd):  # only another run of this checkpoint can hold it
+                raise _in_use(self.path)
+            handle.truncate(0)
             handle.write(json.dumps(self._header, separators=(",", ":")).encode() + b"\n")
             handle.write(snapshot)
             handle.flush()
             os.fsync(handle.fileno())
-        os.replace(tmp, self.path)
+            os.replace(tmp, self.path)
+        except BaseException:
+            handle.close()
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            raise
         _sync_dir(self.path.parent)
-        return open(self.path, "ab")
+        old, self._file = self._file, handle
+        old.close()  # its lock goes; the new file's is held
+        return handle
 
     def append(self, snapshot: Snapshot) -> None:
-        """Write one snapshot durably (blocking: call it from a worker thread)."""
+        """Write one snapshot durably (blocking: call it from a worker thread).
+
+        Raises CioAepError naming the file when it cannot be written (a full disk...).
+        """
+        try:
+            self._append(snapshot)
+        except OSError as err:
+            raise CioAepError(
+                f"{self.path}: cannot write the checkpoint: {err.strerror or err}"
+            ) from None
+
+    def _append(self, snapshot: Snapshot) -> None:
         line = (
             json.dumps(
                 {
@@ -177,9 +291,8 @@ class CheckpointLog:
         )
         self._last = line
         if self._size + len(line) > COMPACT_BYTES:
-            self._file.close()
-            self._file = self._rewrite(line)
-            self._size = self._file.tell()
+            self._rewrite(line)
+            self._size = self._file.seek(0, os.SEEK_END)
             return
         self._file.write(line)
         self._file.flush()
@@ -187,8 +300,9 @@ class CheckpointLog:
         self._size += len(line)
 
     def close(self) -> None:
-        """Close the file (every snapshot already synced)."""
-        self._file.close()
+        """Close the file (every snapshot already synced) and release the lock."""
+        with contextlib.suppress(OSError):  # a failed write was reported already
+            self._file.close()
 
 
 @dataclass(frozen=True)
@@ -274,14 +388,19 @@ def load_checkpoint(path: Path, inputs: list[dict[str, Any]]) -> CheckpointState
             value = json.loads(line)
         except (ValueError, RecursionError):
             continue  # the tail torn by a kill: the snapshot before it is complete
-        if isinstance(value, dict) and isinstance(value.get("done"), list):
-            snapshot = value
-            break
+        # The last complete line is the snapshot: anything else there is damage, not a tail
+        # torn by a kill (a torn line is never complete JSON).
+        if not isinstance(value, dict) or not isinstance(value.get("done"), list):
+            raise UsageError(f"{path}: the checkpoint is damaged")
+        snapshot = value
+        break
     dead_letter = header.get("dead_letter")
     if not isinstance(dead_letter, str):
         dead_letter = None
     try:
         window = int(header.get("window") or 0)
+        if window < 0:
+            raise ValueError("negative window")
         if snapshot is None:
             return CheckpointState(DoneSet(), 0, 0, window, dead_letter)
         done = DoneSet.from_ranges(snapshot["done"])

@@ -10,13 +10,15 @@ The key never gets here: only the event, AEP's answer and where the event came f
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import json
 import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import IO, Any
 
-from cio_aep.errors import UsageError
+from cio_aep.errors import CioAepError, UsageError
 
 _FIELDS = frozenset({"event", "status", "message", "attempts", "source", "line"})
 INVALID = "invalid"
@@ -81,24 +83,45 @@ class DeadLetterWriter:
                 f"{path}: cannot write the dead-letter file: {err.strerror}"
             ) from None
 
+    def _failed(self, err: OSError) -> CioAepError:
+        return CioAepError(
+            f"{self.path}: cannot write the dead-letter file: {err.strerror or err}"
+        )
+
     def write(self, record: Mapping[str, Any]) -> None:
-        """Append one line (buffered)."""
+        """Append one line (buffered). Raises CioAepError naming the file if it cannot."""
         # ensure_ascii: an invalid line's text may hold lone surrogates; escaped, it stays JSON.
-        self._file.write(json.dumps(record, separators=(",", ":")).encode("ascii") + b"\n")
+        line = json.dumps(record, separators=(",", ":")).encode("ascii") + b"\n"
+        try:
+            self._file.write(line)
+        except OSError as err:
+            raise self._failed(err) from None
         self.count += 1
 
     def flush(self) -> int:
         """Hand buffered lines to the OS; returns the file size so far."""
-        self._file.flush()
-        return self._file.tell()
+        try:
+            self._file.flush()
+            return self._file.tell()
+        except OSError as err:
+            raise self._failed(err) from None
 
     def sync(self) -> None:
         """Make flushed lines durable (before a checkpoint that counts them is written)."""
-        os.fsync(self._file.fileno())
+        try:
+            os.fsync(self._file.fileno())
+        except OSError as err:
+            if err.errno == errno.EINVAL:  # a device or pipe (/dev/null): nothing to sync
+                return
+            raise self._failed(err) from None
 
     def close(self) -> None:
-        """Flush, sync and close."""
-        if not self._file.closed:
+        """Flush, sync and close (closed even when the flush fails, which is raised)."""
+        if self._file.closed:
+            return
+        try:
             self.flush()
             self.sync()
-            self._file.close()
+        finally:
+            with contextlib.suppress(OSError):
+                self._file.close()

@@ -42,6 +42,7 @@ from cio_aep.replay.checkpoint import (
     Snapshot,
     fingerprint_inputs,
     load_checkpoint,
+    lock_checkpoint,
     make_header,
 )
 from cio_aep.replay.dead_letter import INVALID, DeadLetterWriter, unwrap_dead_letter
@@ -282,22 +283,41 @@ class _Run:
         self.flush_lock = asyncio.Lock()
         self.resent_uncertain = 0
         self.ambiguous_retries = 0
+        self.broken = False  # the checkpoint or dead-letter file could not be written
 
     # ------------------------------------------------------------------------ setup/teardown
 
     def open_files(self) -> None:
+        try:
+            self._open_files()
+        except BaseException:
+            with contextlib.suppress(Exception):
+                self.close_files()  # releases the checkpoint's lock
+            raise
+
+    def _open_files(self) -> None:
         cfg = self.config
         resume_at: int | None = None
         if cfg.checkpoint is not None:
             inputs = fingerprint_inputs(self.sources)
-            if cfg.resume:
-                self.previous = load_checkpoint(cfg.checkpoint, inputs)
-                self.done = DoneSet.from_ranges(self.previous.done.ranges())
-                if cfg.dead_letter is not None:
-                    same = self.previous.dead_letter == str(cfg.dead_letter.resolve())
-                    resume_at = self.previous.dead_letter_size if same else None
-            header = make_header(inputs, window=self.window, dead_letter=cfg.dead_letter)
-            self.log = CheckpointLog(cfg.checkpoint, header, fresh=not cfg.resume)
+            # Locked for the whole run, before it is read: two runs on one checkpoint (and its
+            # dead letter) would lose events and tear lines.
+            locked = lock_checkpoint(cfg.checkpoint, create=not cfg.resume)
+            try:
+                if cfg.resume:
+                    self.previous = load_checkpoint(cfg.checkpoint, inputs)
+                    self.done = DoneSet.from_ranges(self.previous.done.ranges())
+                    if cfg.dead_letter is not None:
+                        same = self.previous.dead_letter == str(cfg.dead_letter.resolve())
+                        resume_at = self.previous.dead_letter_size if same else None
+                header = make_header(inputs, window=self.window, dead_letter=cfg.dead_letter)
+            except BaseException:
+                if locked is not None:
+                    locked.close()
+                raise
+            self.log = CheckpointLog(
+                cfg.checkpoint, header, fresh=not cfg.resume, locked=locked
+            )
         if cfg.dead_letter is not None:
             if cfg.resume and resume_at is None and cfg.dead_letter.exists():
                 resume_at = cfg.dead_letter.stat().st_size  # another file: keep what it holds
@@ -311,10 +331,19 @@ class _Run:
         self.total_bytes = None if None in sizes else sum(s for s in sizes if s is not None)
 
     def close_files(self) -> None:
-        if self.dead_letter is not None:
-            self.dead_letter.close()
-        if self.log is not None:
-            self.log.close()
+        try:
+            if self.dead_letter is not None:
+                self.dead_letter.close()
+        except CioAepError as err:  # the last lines could not be written
+            self.halt(err, "stopped")
+        finally:
+            if self.log is not None:
+                self.log.close()
+
+    def output_failed(self, error: CioAepError) -> None:
+        """The checkpoint or dead-letter file cannot be written: stop the run at once."""
+        self.broken = True
+        self.halt(error, "stopped", cancel=True)
 
     # --------------------------------------------------------------------------- input side
 
@@ -372,7 +401,8 @@ class _Run:
                     "stopped",
                 )  # fmt: skip
                 return
-            self.to_dead_letter(item, INVALID, item.invalid, 0)
+            if not self.to_dead_letter(item, INVALID, item.invalid, 0):
+                return
             self.notify(
                 f"{_where(item)}: {item.invalid}: "
                 + ("dead-lettered" if self.dead_letter is not None else "skipped")
@@ -448,7 +478,8 @@ class _Run:
                                            else "")  # fmt: skip
                 status: int | str = raw.status if raw.error is None and raw.status else (
                     raw.error or "error")  # fmt: skip
-                self.to_dead_letter(item, status, message, attempt)
+                if not self.to_dead_letter(item, status, message, attempt):
+                    return
                 self.notify(
                     f"{_where(item)}: event {_event_id(item)}: {status} {outcome.title} after "
                     f"{attempt} attempt{'s' if attempt > 1 else ''}"
@@ -466,19 +497,27 @@ class _Run:
                     self.abandoned += 1
                 raise
 
-    def to_dead_letter(self, item: Item, status: int | str, message: str, attempts: int) -> None:
-        self.stats.dead_lettered += 1
+    def to_dead_letter(self, item: Item, status: int | str, message: str, attempts: int) -> bool:
+        """False when the dead-letter file cannot be written (the run is stopped then)."""
         if self.dead_letter is not None:
-            self.dead_letter.write(
-                {
-                    "event": item.event,
-                    "status": status,
-                    "message": message,
-                    "attempts": attempts,
-                    "source": item.source,
-                    "line": item.line,
-                }
-            )
+            if self.broken:
+                return False
+            try:
+                self.dead_letter.write(
+                    {
+                        "event": item.event,
+                        "status": status,
+                        "message": message,
+                        "attempts": attempts,
+                        "source": item.source,
+                        "line": item.line,
+                    }
+                )
+            except CioAepError as err:
+                self.output_failed(err)
+                return False
+        self.stats.dead_lettered += 1
+        return True
 
     # ------------------------------------------------------------------------- durability
 
@@ -519,7 +558,12 @@ class _Run:
         # Never cancelled mid-way (the flusher is stopped, not cancelled): a snapshot is written
         # whole, one at a time, and the bookkeeping below matches what is on disk.
         async with self.flush_lock:
-            await self._flush()
+            if self.broken:
+                return
+            try:
+                await self._flush()
+            except CioAepError as err:  # a full disk, a read-only directory...
+                self.output_failed(err)
 
     async def _flush(self) -> None:
         if self.log is None:
@@ -570,11 +614,11 @@ class _Run:
         try:
             pending: set[asyncio.Task[Any]] = set(workers)
             while pending and not self.cancelled.is_set():
-                _, pending = await asyncio.wait(
-                    pending | {cancel_wait}, return_when=asyncio.FIRST_COMPLETED
-                )
-                pending.discard(cancel_wait)
-                for task in workers:
+                # The flusher too: workers may wait on it, so its end must not go unseen.
+                watched = pending | {cancel_wait} | ({flusher} if not flusher.done() else set())
+                done, _ = await asyncio.wait(watched, return_when=asyncio.FIRST_COMPLETED)
+                pending -= done
+                for task in (*workers, flusher):
                     if task.done() and not task.cancelled() and task.exception() is not None:
                         raise task.exception()  # type: ignore[misc]  # a bug: let it show
         finally:
