@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from cio_aep.errors import InputError
-from cio_aep.json_limits import TOO_LONG, is_long_number, long_number_position
+from cio_aep.json_limits import load_json
 
 __all__ = ["MAX_FLOW_ANSWER_BYTES", "FlowAnswer", "parse_flow_answer", "read_flow_answer"]
 
@@ -65,7 +65,6 @@ def parse_flow_answer(data: bytes | str, *, source: str = "<flow answer>") -> Fl
 
     Also accepts a bare flow object (`jq '.items[0]'`). Raises `InputError`.
     """
-    import json  # only --from-flow needs it
 
     if isinstance(data, bytes):
         try:
@@ -78,24 +77,7 @@ def parse_flow_answer(data: bytes | str, *, source: str = "<flow answer>") -> Fl
         text = data.removeprefix("\ufeff")
     if not text.strip():
         raise InputError("empty; expected the JSON answer of GET /flows/{id}", source=source)
-    try:
-        answer = json.loads(text)
-    except json.JSONDecodeError as err:
-        raise InputError(
-            f"not JSON: {err.msg}", source=source, line=err.lineno, column=err.colno, hint=_HINT
-        ) from None
-    except RecursionError:
-        raise InputError(
-            "not a usable JSON document: nested too deeply to read", source=source
-        ) from None
-    except ValueError as err:
-        # An integer too long to convert.
-        if is_long_number(err):
-            line, column = long_number_position(text)
-            raise InputError(
-                f"not a usable JSON document: {TOO_LONG}", source=source, line=line, column=column
-            ) from None
-        raise InputError(f"not a usable JSON document: {err}", source=source) from None
+    answer = load_json(text, source, "not JSON", hint=_HINT)
 
     warnings: list[str] = []
     flow: Any

@@ -7,8 +7,12 @@ setting, which means nothing to a user; this names the number and where it is.
 
 from __future__ import annotations
 
+import json
 import re
 import sys
+from typing import Any
+
+from cio_aep.errors import InputError
 
 TOO_LONG = "a number too long to read (thousands of digits)"
 
@@ -26,3 +30,25 @@ def long_number_position(text: str) -> tuple[int | None, int | None]:
     start = found.start()
     line = text.count("\n", 0, start) + 1
     return line, start - (text.rfind("\n", 0, start) + 1) + 1
+
+
+def load_json(text: str, source: str, what: str, hint: str | None = None) -> Any:
+    """`json.loads(text)`, or an InputError that says `what` is wrong and where.
+
+    `what` starts every message, e.g. "invalid JSON in the XDM schema".
+    """
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as err:
+        raise InputError(
+            f"{what}: {err.msg}", source=source, line=err.lineno, column=err.colno, hint=hint
+        ) from None
+    except RecursionError:
+        raise InputError(f"{what}: nested too deeply to read", source=source) from None
+    except ValueError as err:
+        if is_long_number(err):
+            line, column = long_number_position(text)
+            raise InputError(
+                f"{what}: {TOO_LONG}", source=source, line=line, column=column
+            ) from None
+        raise InputError(f"{what}: {err}", source=source) from None

@@ -9,13 +9,12 @@ followed offline: everything below it is accepted rather than reported.
 from __future__ import annotations
 
 import difflib
-import json
 import os
 from dataclasses import dataclass, field
 from typing import Any
 
 from cio_aep.errors import InputError
-from cio_aep.json_limits import TOO_LONG, is_long_number, long_number_position
+from cio_aep.json_limits import load_json
 from cio_aep.mapping.paths import normalise, without_indexes
 
 _MAX_DEPTH = 64
@@ -88,24 +87,7 @@ def load_xdm_schema(path: str | os.PathLike[str]) -> XdmSchema:
     text = decode(read_bytes(name, "an XDM schema file"), name)
     if not text.strip():
         raise InputError("the XDM schema file is empty", source=name)
-    try:
-        doc = json.loads(text)
-    except json.JSONDecodeError as err:
-        raise InputError(
-            f"invalid JSON in the XDM schema: {err.msg}",
-            source=name,
-            line=err.lineno,
-            column=err.colno,
-        ) from None
-    except RecursionError:
-        raise InputError("the XDM schema is nested too deeply to read", source=name) from None
-    except ValueError as err:
-        if is_long_number(err):
-            line, column = long_number_position(text)
-            raise InputError(
-                f"invalid JSON in the XDM schema: {TOO_LONG}", source=name, line=line, column=column
-            ) from None
-        raise InputError("cannot read the XDM schema: not valid JSON", source=name) from None
+    doc = load_json(text, name, "invalid JSON in the XDM schema")
     if not isinstance(doc, dict):
         raise InputError("an XDM schema must be a JSON object", source=name)
     return build_xdm_schema(doc, name)
