@@ -11,7 +11,6 @@ import codecs
 import json
 import os
 import re
-import stat
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -19,6 +18,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from cio_aep.errors import InputError
+from cio_aep.input_files import open_file
 from cio_aep.json_limits import TOO_LONG
 
 MAX_RECORD_BYTES = 8 * 1024 * 1024  # AEP takes 1 MB per request; 8 MiB leaves room to report it
@@ -117,21 +117,7 @@ def open_source(source: str | Path) -> IO[bytes]:
         except (OSError, ValueError):  # not a real file (tests, embedding): read it as it is
             return sys.stdin.buffer
         return open(fd, "rb")  # closed by read_events
-    path = Path(source)
-    try:
-        info = path.stat()
-    except FileNotFoundError:
-        raise InputError("no such file", source=str(path)) from None
-    except PermissionError:
-        raise InputError("permission denied", source=str(path)) from None
-    except OSError as err:
-        raise InputError(f"cannot read: {err.strerror}", source=str(path)) from None
-    if stat.S_ISDIR(info.st_mode):
-        raise InputError("is a directory, expected a file of events", source=str(path))
-    try:
-        return open(path, "rb")
-    except OSError as err:
-        raise InputError(f"cannot open: {err.strerror}", source=str(path)) from None
+    return open_file(str(source), "a file of events")
 
 
 def read_events(

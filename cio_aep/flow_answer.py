@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, BinaryIO
 
 from cio_aep.errors import InputError
+from cio_aep.input_files import read_capped
 from cio_aep.json_limits import load_json
 
 __all__ = ["MAX_FLOW_ANSWER_BYTES", "FlowAnswer", "parse_flow_answer", "read_flow_answer"]
@@ -49,7 +49,7 @@ def read_flow_answer(source: str, *, stdin: BinaryIO | None = None) -> FlowAnswe
         except OSError as err:
             raise InputError(f"cannot read: {err.strerror or err}", source=name) from None
     else:
-        data = _read_file(Path(source))
+        data = read_capped(source, MAX_FLOW_ANSWER_BYTES, "a flow answer file", hint=_HINT)
     if len(data) > MAX_FLOW_ANSWER_BYTES:
         raise InputError(
             f"larger than {MAX_FLOW_ANSWER_BYTES // (1024 * 1024)} MB; a flow answer is a few "
@@ -124,20 +124,6 @@ def parse_flow_answer(data: bytes | str, *, source: str = "<flow answer>") -> Fl
             f"{where}.id (the dataflow ID) is missing or not a string", source=source, hint=_HINT
         )
     return FlowAnswer(source, endpoint, dataflow_id, tuple(warnings))
-
-
-def _read_file(path: Path) -> bytes:
-    try:
-        with path.open("rb") as handle:
-            return handle.read(MAX_FLOW_ANSWER_BYTES + 1)
-    except FileNotFoundError:
-        raise InputError("no such file", source=str(path), hint=_HINT) from None
-    except IsADirectoryError:
-        raise InputError("is a directory, not a file", source=str(path), hint=_HINT) from None
-    except OSError as err:
-        raise InputError(
-            f"cannot read: {err.strerror or err}", source=str(path), hint=_HINT
-        ) from None
 
 
 def _flow_label(flow: object) -> str:

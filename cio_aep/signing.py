@@ -9,6 +9,7 @@ or not text/bytes, or a body that is neither bytes nor str, is a `UsageError`.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import os
@@ -19,6 +20,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from cio_aep.errors import InputError, UsageError
+from cio_aep.input_files import read_capped
 
 SIGNATURE_HEADER = "X-CIO-Signature"
 TIMESTAMP_HEADER = "X-CIO-Timestamp"
@@ -247,24 +249,12 @@ def load_signing_key(
                 "--signing-key-file needs a file: '-' (stdin) is not read for a key",
                 hint="give the file, or set CIO_SIGNING_KEY",
             )
-        path = Path(key_file)
-        try:
-            info = path.stat()
-            if stat.S_ISDIR(info.st_mode):
-                raise InputError(
-                    "is a directory, expected a file holding the key", source=str(path)
-                )
-            if warn is not None and info.st_mode & (stat.S_IRWXG | stat.S_IRWXO):
-                warn(f"{path} is readable by others (group or all); restrict it: chmod 600 {path}")
-            with path.open("rb") as handle:  # bounded: /dev/zero must not fill memory
-                secret = handle.read(_MAX_KEY_FILE + 1)
-        except FileNotFoundError:
-            raise InputError("no such file (signing key)", source=str(path)) from None
-        except PermissionError:
-            raise InputError("permission denied (signing key)", source=str(path)) from None
-        except OSError as err:
-            raise InputError(f"cannot read signing key: {err.strerror}", source=str(path)) from None
-        return SigningKey(_key_text(secret, str(path)))
+        name = str(key_file)
+        secret = read_capped(name, _MAX_KEY_FILE, "a file holding the key")
+        with contextlib.suppress(OSError):  # read above: only the warning is at stake here
+            if warn is not None and os.stat(name).st_mode & (stat.S_IRWXG | stat.S_IRWXO):
+                warn(f"{name} is readable by others (group or all); restrict it: chmod 600 {name}")
+        return SigningKey(_key_text(secret, name))
     value = env.get(KEY_ENV, "")
     if not value.strip():
         return None

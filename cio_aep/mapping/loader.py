@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import re
-import stat
 import sys
-from pathlib import Path, PurePath
+from pathlib import PurePath
 
 from cio_aep.errors import InputError
+from cio_aep.input_files import read_capped
 from cio_aep.mapping.detect import YAML_SUFFIXES, detect_format
 from cio_aep.mapping.entries import to_mapping_set
 from cio_aep.mapping.model import MappingSet, ParsedMappings
@@ -44,22 +44,7 @@ def read_bytes(name: str, what: str = "a mapping file") -> bytes:
             return _capped(stream.read(MAX_MAPPING_BYTES + 1), "-", what)
         except OSError as err:
             raise InputError(f"cannot read: {err.strerror or err}", source="-") from None
-    path = Path(name)
-    try:
-        info = path.stat()
-    except FileNotFoundError:
-        raise InputError("no such file", source=name) from None
-    except OSError as err:
-        raise InputError(f"cannot read: {err.strerror or err}", source=name) from None
-    if stat.S_ISDIR(info.st_mode):
-        raise InputError(f"is a directory, expected {what}", source=name)
-    try:
-        with path.open("rb") as stream:
-            return _capped(stream.read(MAX_MAPPING_BYTES + 1), name, what)
-    except PermissionError:
-        raise InputError("permission denied", source=name) from None
-    except OSError as err:
-        raise InputError(f"cannot read: {err.strerror or err}", source=name) from None
+    return _capped(read_capped(name, MAX_MAPPING_BYTES, what), name, what)
 
 
 def decode(data: bytes, name: str) -> str:
