@@ -263,13 +263,52 @@ def _check_endpoint(value: str, what: str, allowed_hosts: Iterable[str]) -> _Par
             )
 
     inlet_id = _check_path(split.path, what)
-    if not _HEX64.fullmatch(inlet_id):
-        warnings.append(
-            f"inlet id {_show(inlet_id)} is not 64 hex characters, the only shape AEP "
-            "documents; check that the endpoint was copied whole"
-        )
+    odd = inlet_id_warning(inlet_id)
+    if odd is not None:
+        warnings.append(odd + "; check that the endpoint was copied whole")
     flow_ids = _check_query(split.query, what)
     return _Parts(scheme, host, port, inlet_id, flow_ids, tuple(warnings))
+
+
+_INLET_HINT = (
+    "an inlet id is one URL path segment of letters, digits and -._~; "
+    "AEP's is the end of the Streaming endpoint"
+)
+
+
+def check_inlet_id(value: str) -> str:
+    """`value` as an inlet id that fits one URL path segment; `WebhookUrlError` if it cannot.
+
+    Paste artefacts at the ends (whitespace, quotes) are dropped, as for a whole endpoint.
+    """
+    text, offset = _clean(value, "inlet id", strip_slash=False)
+    if not text:
+        raise WebhookUrlError("the inlet id is empty", hint=_INLET_HINT)
+    _check_characters(text, offset, "inlet id")
+    _check_inlet_shape(text, _INLET_HINT)
+    return text
+
+
+def inlet_id_warning(inlet_id: str) -> str | None:
+    """What looks odd about a valid inlet id (not 64 hex characters), or None."""
+    if _HEX64.fullmatch(inlet_id):
+        return None
+    return f"inlet id {_show(inlet_id)} is not 64 hex characters, the only shape AEP documents"
+
+
+def _check_inlet_shape(inlet_id: str, hint: str) -> None:
+    if not _INLET_CHARS.fullmatch(inlet_id):
+        raise WebhookUrlError(
+            f"the inlet id {_show(inlet_id)} holds characters an inlet id cannot hold "
+            "(AEP's are 64 hex characters)",
+            hint=hint,
+        )
+    if inlet_id in (".", ".."):
+        raise WebhookUrlError(
+            f"the inlet id {_show(inlet_id)} is a dot segment, which clients remove from a URL "
+            "path",
+            hint=hint,
+        )
 
 
 def _check_path(path: str, what: str) -> str:
@@ -289,12 +328,7 @@ def _check_path(path: str, what: str) -> str:
             raise WebhookUrlError(
                 f"the {what} has no inlet id after /collection/", hint=_WHERE_ENDPOINT
             )
-        if not _INLET_CHARS.fullmatch(inlet_id):
-            raise WebhookUrlError(
-                f"the inlet id {_show(inlet_id)} holds characters an inlet id cannot hold "
-                "(AEP's are 64 hex characters)",
-                hint=_WHERE_ENDPOINT,
-            )
+        _check_inlet_shape(inlet_id, _WHERE_ENDPOINT)
         return inlet_id
     shown = path or "(none)"
     raise WebhookUrlError(

@@ -90,9 +90,9 @@ def serve(
     from cio_aep.errors import UsageError
     from cio_aep.local_endpoint.app import ServeConfig
     from cio_aep.local_endpoint.faults import FaultConfig, parse_fail_statuses
-    from cio_aep.local_endpoint.ids import canonical_flow_id, checked_inlet_id, inlet_id_warning
     from cio_aep.local_endpoint.server import serve_forever
     from cio_aep.signing import load_signing_key
+    from cio_aep.webhook_url import canonical_dataflow_id, check_inlet_id, inlet_id_warning
 
     if not 0 <= port <= 65535:
         raise UsageError(f"--port must be between 0 and 65535, got {port}")
@@ -106,9 +106,9 @@ def serve(
         raise UsageError(f"--store needs a file name for the SQLite database, not {str(store)!r}")
     # Checked like build-url checks them: the webhook URL printed must be one the tool accepts.
     if flow_id is not None:
-        flow_id = canonical_flow_id(flow_id)
+        flow_id = canonical_dataflow_id(flow_id)
     if inlet_id is not None:
-        inlet_id = checked_inlet_id(inlet_id)
+        inlet_id = check_inlet_id(inlet_id)
         odd = inlet_id_warning(inlet_id)
         if odd is not None:
             warn(odd)

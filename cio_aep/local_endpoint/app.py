@@ -41,9 +41,10 @@ from urllib.parse import unquote_plus
 
 from cio_aep.local_endpoint import answers
 from cio_aep.local_endpoint.faults import DROP, NO_FAULT, FaultConfig, FaultInjector
-from cio_aep.local_endpoint.ids import canonical_flow_id, checked_inlet_id, same_flow_id
+from cio_aep.local_endpoint.ids import same_flow_id
 from cio_aep.local_endpoint.store import DEFAULT_PAGE, EventStore, StoreError
 from cio_aep.signing import SigningKey, verify_signature
+from cio_aep.webhook_url import canonical_dataflow_id, check_inlet_id
 
 Scope = dict[str, Any]
 Message = dict[str, Any]
@@ -89,9 +90,9 @@ class ServeConfig:
 
     def __post_init__(self) -> None:
         if self.inlet_id is not None:
-            self.inlet_id = checked_inlet_id(self.inlet_id)
+            self.inlet_id = check_inlet_id(self.inlet_id)
         if self.flow_id is not None:
-            self.flow_id = canonical_flow_id(self.flow_id)
+            self.flow_id = canonical_dataflow_id(self.flow_id)
 
     def __repr__(self) -> str:
         # The key prints as <hidden> anyway; keep the repr short.
