@@ -138,27 +138,21 @@ def dformat_timestamp_argument(expression: str) -> str | None:
 
 def is_dformat_call(expression: str) -> bool:
     """True when the whole expression is one `dformat(...)` call (its value is text)."""
-    call = _DFORMAT.match(expression.strip())
-    if call is None:
-        return False
     text = expression.strip()
-    depth = 0
-    for match in _TOKEN.finditer(text, call.end() - 1):
-        token = match.group()
-        if match.lastgroup != "other":
-            continue
-        if token in "([{":
-            depth += 1
-        elif token in ")]}":
-            depth -= 1
-            if depth == 0:
-                return match.end() == len(text)
-    return False
+    call = _DFORMAT.match(text)
+    return call is not None and _call_bounds(text, call.end())[1] == len(text)
 
 
 def _first_argument(expression: str, start: int) -> str:
     """The text of a call's first argument, from just after its `(` to the `,` or `)`."""
+    return expression[start : _call_bounds(expression, start)[0]]
+
+
+def _call_bounds(expression: str, start: int) -> tuple[int, int | None]:
+    """For a call whose `(` ends just before `start`: where its first argument ends, and
+    where the call ends (after its `)`; None if it is never closed)."""
     depth = 0
+    first_end: int | None = None
     for match in _TOKEN.finditer(expression, start):
         token = match.group()
         if match.lastgroup != "other":
@@ -167,6 +161,10 @@ def _first_argument(expression: str, start: int) -> str:
             depth += 1
         elif token in ")]}" and depth:
             depth -= 1
-        elif token in ",)" and depth == 0:
-            return expression[start : match.start()]
-    return expression[start:]
+        elif token in ",)" and first_end is None:
+            first_end = match.start()
+            if token == ")":
+                return first_end, match.end()
+        elif token == ")":
+            return first_end if first_end is not None else match.start(), match.end()
+    return (first_end if first_end is not None else len(expression)), None
