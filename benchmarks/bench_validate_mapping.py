@@ -17,15 +17,10 @@ from pathlib import Path
 
 from cio_aep.catalog import CATALOG
 from cio_aep.mapping import validate_mapping
+from cio_aep.mapping.mandatory import CANONICAL_SOURCES
 
-MANDATORY = {
-    "object_type": "object_type",
-    "data.identifiers.id": "id",
-    "data.identifiers.email": "email",
-    "event_id": "event_id",
-    "data.identifiers.cio_id": "cio_id",
-    "metric": "metric",
-}
+# source path -> field name; timestamp is mapped by a calculated field below.
+MANDATORY = {src: name for name, src in CANONICAL_SOURCES.items() if name != "timestamp"}
 
 
 def mapping_set(entries: int, *, broken_every: int = 0) -> dict[str, object]:

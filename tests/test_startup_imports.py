@@ -17,6 +17,8 @@ from pathlib import Path
 import pytest
 from samples import ADOBE_EVENT
 
+from cio_aep.mapping.mandatory import CANONICAL_SOURCES
+
 RUNNER = """
 import sys
 from cio_aep.cli.main import app
@@ -49,15 +51,7 @@ FLOW = "439b3fc4-3042-4a3a-b5e0-a494898d3fb0"
 
 # A valid Customer.io event (the shape of Adobe's sample source schema).
 EVENT = ADOBE_EVENT
-MANDATORY = {
-    "object_type": "object_type",
-    "data.identifiers.id": "id",
-    "data.identifiers.email": "email",
-    "event_id": "event_id",
-    "data.identifiers.cio_id": "cio_id",
-    "metric": "metric",
-    "timestamp": "timestamp",
-}
+MANDATORY = {src: name for name, src in CANONICAL_SOURCES.items()}  # source path -> field
 MAPPING = {
     "outputSchema": {
         "schemaRef": {

@@ -18,7 +18,7 @@ CANONICAL_SOURCES = {
     "timestamp": "timestamp",
 }
 CANONICAL_SET = frozenset(CANONICAL_SOURCES.values())
-# Older payloads carry these too (deprecated): feeding the field from them is no mistake.
+# Older fields with the same value: a warning (CIO-M015) says what each lacks.
 ALTERNATE_SOURCES = {
     "id": frozenset({"data.customer_id"}),
     "email": frozenset({"data.email_address"}),
