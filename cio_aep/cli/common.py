@@ -15,6 +15,7 @@ import typer
 from typer.core import TyperCommand
 
 from cio_aep.errors import UsageError
+from cio_aep.signing import KEY_ENV
 
 
 class ReportFormat(str, enum.Enum):
@@ -52,8 +53,14 @@ def github_masks(output: Path | str | None) -> list[str]:
     terminal, an `--output` file) the line would only write the key down."""
     if output not in (None, "-") or os.environ.get("GITHUB_ACTIONS") != "true":
         return []
-    key = os.environ.get("CIO_SIGNING_KEY", "").strip()
+    key = os.environ.get(KEY_ENV, "").strip()
     return [key] if key else []
+
+
+def check_stdin_once(names: list[str], what: str = "") -> None:
+    """UsageError when `-` (stdin) is named more than once: it can be read only once."""
+    if names.count("-") > 1:
+        raise UsageError(f"'-' (stdin) can be given only once{what}")
 
 
 def check_output_is_not_an_input(output: Path | str | None, inputs: list[str]) -> None:

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from cio_aep.cli.common import PlainCommand, color_enabled, info, warn
+from cio_aep.cli.common import PlainCommand, check_stdin_once, color_enabled, info, warn
 from cio_aep.cli.options import (
     URL_ENV,
     AllowHostOption,
@@ -253,8 +253,7 @@ def _check_files(
     """Usage errors found before anything is sent."""
     if not files:
         raise UsageError("give at least one FILE of events ('-' for stdin)")
-    if files.count("-") > 1:
-        raise UsageError("'-' (stdin) can be given only once")
+    check_stdin_once(files)
     if "-" in files and sys.stdin is None:  # started with stdin closed (`<&-`)
         raise InputError("standard input is closed", source="<stdin>")
     for flag, value in (("--dead-letter", dead_letter), ("--checkpoint", checkpoint)):

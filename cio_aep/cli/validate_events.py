@@ -12,12 +12,12 @@ from cio_aep.cli.common import (
     PlainCommand,
     ReportFormat,
     check_output_is_not_an_input,
+    check_stdin_once,
     color_enabled,
     github_masks,
     info,
     write_data,
 )
-from cio_aep.errors import UsageError
 
 
 def validate_events(
@@ -58,8 +58,7 @@ def validate_events(
     from cio_aep.reporters import render_report
 
     progress = _progress_line if sys.stderr.isatty() else None
-    if files.count("-") > 1:
-        raise UsageError("'-' (stdin) can be given only once")
+    check_stdin_once(files)
     check_output_is_not_an_input(output, files)
     result = check_event_files(
         files, strict=strict, keep_checks=fmt is ReportFormat.junit, on_progress=progress

@@ -17,6 +17,7 @@ from cio_aep.cli.common import (
     PlainCommand,
     ReportFormat,
     check_output_is_not_an_input,
+    check_stdin_once,
     color_enabled,
     github_masks,
     write_data,
@@ -118,8 +119,7 @@ def validate_mapping(
 
     targets = parse_targets(target or [])
     check_output_is_not_an_input(output, [*files, *([xdm_schema] if xdm_schema else [])])
-    if files.count("-") + (xdm_schema == "-") > 1:
-        raise UsageError("'-' (stdin) can be given only once (mapping files and --xdm-schema)")
+    check_stdin_once([*files, xdm_schema or ""], " (mapping files and --xdm-schema)")
     report = validate_mapping_files(
         files, test_mode=test_mode, targets=targets, xdm_schema=xdm_schema, strict=strict
     )

@@ -104,28 +104,17 @@ class ReplayConfig:
         return min(self.duplicate_window, max(64, 4 * self.workers))
 
 
+@dataclass(slots=True)
 class Item:
     """One record read: its position over all inputs, and what to send (or why not)."""
 
-    __slots__ = ("body", "event", "invalid", "line", "maybe_sent", "position", "source")
-
-    def __init__(
-        self,
-        position: int,
-        source: str,
-        line: int | None,
-        event: object,
-        body: bytes | None,
-        invalid: str | None,
-        maybe_sent: bool,
-    ) -> None:
-        self.position = position
-        self.source = source
-        self.line = line
-        self.event = event
-        self.body = body
-        self.invalid = invalid
-        self.maybe_sent = maybe_sent
+    position: int
+    source: str
+    line: int | None
+    event: object
+    body: bytes | None
+    invalid: str | None
+    maybe_sent: bool
 
 
 @dataclass
